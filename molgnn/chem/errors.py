@@ -1,0 +1,52 @@
+"""Typed errors for bad input.
+
+Every error names the input (its id: a SMILES string, a file path or a record id) and the
+reason, so that a bulk job can write ``id, reason`` for each rejected record.
+"""
+
+from __future__ import annotations
+
+
+class InvalidInputError(ValueError):
+    """An input that cannot be turned into a graph.
+
+    Attributes:
+        input_id: the SMILES, path or record id of the offending input.
+        reason: a short human-readable reason, without the id.
+    """
+
+    def __init__(self, input_id: object, reason: str):
+        self.input_id = str(input_id)
+        self.reason = reason
+        super().__init__(f"{self.input_id}: {reason}")
+
+    def __reduce__(self):  # keep both fields when the error crosses a process boundary
+        return (type(self), (self.input_id, self.reason))
+
+
+class InvalidSmilesError(InvalidInputError):
+    """Empty SMILES, or one that RDKit cannot parse or sanitize."""
+
+
+class InvalidStructureError(InvalidInputError):
+    """An unreadable, truncated or empty CIF, a missing cell, or a structure with no atoms."""
+
+
+class UnknownElementError(InvalidInputError):
+    """An element symbol that is not in the periodic table or not in the element feature table."""
+
+
+class PartialOccupancyError(InvalidInputError):
+    """A site whose occupancy is below one (disorder); graphs need whole atoms."""
+
+
+class OverlappingAtomsError(InvalidInputError):
+    """Two atoms closer than the featurizer's ``min_distance``."""
+
+
+class IsolatedAtomError(InvalidInputError):
+    """An atom with no neighbour inside the cutoff (when the featurizer is set to reject it)."""
+
+
+class InvalidLabelError(InvalidInputError):
+    """A label cell that is present but is not a number."""

@@ -1,0 +1,73 @@
+"""Many graphs stored as one: concatenated tensors plus slice boundaries.
+
+This is the storage layout of ``torch_geometric.data.InMemoryDataset`` (``data``, ``slices``),
+so a ``Collated`` drops straight into one; featurizers that work on whole batches build it
+directly instead of creating one ``Data`` object per graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch_geometric.data import Data, InMemoryDataset
+
+
+@dataclass
+class Collated:
+    """``data`` holds every graph's tensors concatenated; ``slices[key]`` the boundaries."""
+
+    data: Data
+    slices: dict[str, torch.Tensor]
+
+    def __len__(self) -> int:
+        return len(self.data.id)
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.data.id)
+
+    @classmethod
+    def from_graphs(cls, graphs: list[Data]) -> Collated:
+        if not graphs:
+            return cls.empty()
+        data, slices = InMemoryDataset.collate(graphs)
+        return cls(data, slices)
+
+    @classmethod
+    def empty(cls) -> Collated:
+        return cls(Data(id=[]), {"id": torch.zeros(1, dtype=torch.long)})
+
+    def get(self, index: int) -> Data:
+        """Graph ``index`` as a ``Data`` object (same result as ``InMemoryDataset.get``)."""
+        out = Data()
+        for key, bounds in self.slices.items():
+            start, end = int(bounds[index]), int(bounds[index + 1])
+            value = self.data[key]
+            if isinstance(value, list):
+                out[key] = value[start]
+            else:
+                dim = self.data.__cat_dim__(key, value)
+                out[key] = value.narrow(dim, start, end - start)
+        return out
+
+    @classmethod
+    def concat(cls, parts: list[Collated]) -> Collated:
+        """One ``Collated`` holding the graphs of ``parts`` in order."""
+        parts = [part for part in parts if len(part)]
+        if not parts:
+            return cls.empty()
+        if len(parts) == 1:
+            return parts[0]
+        first = parts[0]
+        data, slices = Data(), {}
+        for key in first.slices:
+            values = [part.data[key] for part in parts]
+            if isinstance(values[0], list):
+                data[key] = [item for value in values for item in value]
+            else:
+                data[key] = torch.cat(values, dim=first.data.__cat_dim__(key, values[0]))
+            bounds = [part.slices[key] for part in parts]
+            shifts = torch.cumsum(torch.tensor([0] + [int(b[-1]) for b in bounds[:-1]]), 0)
+            slices[key] = torch.cat([bounds[0]] + [b[1:] + s for b, s in zip(bounds[1:], shifts[1:])])
+        return cls(data, slices)

@@ -1,0 +1,25 @@
+"""Gaussian expansion of distances (CGCNN's ``GaussianDistance``)."""
+
+from __future__ import annotations
+
+import torch
+
+
+class GaussianExpansion:
+    """``e_k(d) = exp(-(d - mu_k)^2 / step^2)`` for centres ``mu_k = start, start + step, ..., stop``.
+
+    Shapes: ``[E]`` distances -> ``[E, K]`` features, ``K = round((stop - start) / step) + 1``.
+    """
+
+    def __init__(self, start: float, stop: float, step: float):
+        if not step > 0 or not stop > start:
+            raise ValueError(f"need stop > start and step > 0, got {start}, {stop}, {step}")
+        count = int(round((stop - start) / step)) + 1
+        self.centers = torch.linspace(start, start + (count - 1) * step, count)
+        self.step = step
+
+    def __call__(self, distances: torch.Tensor) -> torch.Tensor:
+        return torch.exp(-((distances.unsqueeze(-1) - self.centers) ** 2) / self.step**2)
+
+    def __repr__(self) -> str:
+        return f"GaussianExpansion(centers={len(self.centers)}, step={self.step})"
