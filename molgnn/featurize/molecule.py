@@ -9,6 +9,7 @@ fingerprint (``data.fp``, ``[1, bits]`` uint8) for hybrid graph + fingerprint mo
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -108,17 +109,30 @@ class MoleculeFeaturizer:
         graphs, rejects = self.featurize_many([smiles], [smiles if input_id is None else input_id])
         if rejects:
             raise rejects[0]
-        return graphs.get(0)
+        return self.expand(graphs.get(0))
 
     def from_mol(self, mol, input_id: object) -> Data:
         """Featurize an RDKit ``Mol`` that is already parsed and sanitized."""
         graphs, rejects = self._encode([mol], [str(input_id)], smiles=None)
         if rejects:
             raise rejects[0]
-        return graphs.get(0)
+        return self.expand(graphs.get(0))
+
+    def expand(self, data: Data) -> Data:
+        """Cast the compact 0/1 ``x`` and ``edge_attr`` (uint8, as cached) to float32.
+
+        Works on one graph or a whole ``Batch``; returns a shallow copy.
+        """
+        out = copy.copy(data)
+        out.x = data.x.float()
+        out.edge_attr = data.edge_attr.float()
+        return out
 
     def featurize_many(self, smiles: Sequence[str], ids: Sequence[object]) -> tuple[Collated, list[InvalidInputError]]:
-        """Featurize a batch: the graphs that worked, collated, and one error per rejected input."""
+        """Featurize a batch: the compact graphs that worked, collated, and one error per rejected input.
+
+        Compact graphs hold ``x`` and ``edge_attr`` as uint8; ``expand`` makes them float32.
+        """
         mols, positions, rejects = chem.parse_many(smiles, ids)
         kept_ids = [str(ids[k]) for k in positions]
         kept_smiles = [smiles[k] for k in positions]

@@ -35,7 +35,7 @@ class Flag:
 
 
 class TableEncoder:
-    """Encodes an integer table whose columns are named by ``columns`` into float32 features."""
+    """Encodes an integer table whose columns are named by ``columns`` into 0/1 features."""
 
     def __init__(self, columns: tuple[str, ...], blocks: tuple[OneHot | Flag, ...]):
         self.names = [name for block in blocks for name in block.names()]
@@ -65,12 +65,12 @@ class TableEncoder:
         return len(self.names)
 
     def __call__(self, table: np.ndarray) -> np.ndarray:
-        """``[n, len(columns)]`` integers -> ``[n, width]`` float32 features."""
+        """``[n, len(columns)]`` integers -> ``[n, width]`` 0/1 features as uint8 (compact to cache)."""
         n = table.shape[0]
-        out = np.zeros((n, self.width), dtype=np.float32)
+        out = np.zeros((n, self.width), dtype=np.uint8)
         raw = table[:, self._sources] - self._lows
         np.clip(raw, 0, self._spans, out=raw)
         hot = self._lut[raw + self._lut_offsets]
-        out[np.arange(n)[:, None], hot] = 1.0
+        out[np.arange(n)[:, None], hot] = 1
         out[:, self._flag_targets] = table[:, self._flag_sources]
         return out

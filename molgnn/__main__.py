@@ -1,0 +1,5 @@
+import sys
+
+from molgnn.cli import main
+
+sys.exit(main())

@@ -1,0 +1,31 @@
+"""The ``molgnn`` command: one module per verb, each with ``add_parser`` and ``run``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from molgnn import __version__
+from molgnn.cli import datasets, featurize
+
+VERBS = {"datasets": datasets, "featurize": featurize}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="molgnn", description="Graph neural networks for molecules and porous crystals.")
+    parser.add_argument("--version", action="version", version=f"molgnn {__version__}")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for name, module in VERBS.items():
+        module.add_parser(verbs, name)
+    args = parser.parse_args(argv)
+    try:
+        return VERBS[args.verb].run(args) or 0
+    except (ValueError, KeyError, FileNotFoundError, RuntimeError) as error:
+        # Typed errors of the library (bad input, unknown dataset, missing data directory,
+        # strict build failures) all derive from these; their message names the input.
+        print(f"molgnn {args.verb}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""``molgnn featurize DATA``: build (or read from the cache) a featurized dataset and summarize it.
+
+DATA is a registered dataset name, a CGCNN folder, a CSV of SMILES, or a single CIF file or
+SMILES string (``--smiles``) to featurize and describe.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from molgnn.data.build import load_dataset, resolve_spec
+from molgnn.featurize.crystal import CHARGE_SCHEMES, ISOLATED_POLICIES, CrystalFeaturizer
+from molgnn.featurize.molecule import MoleculeFeaturizer
+
+
+def add_parser(verbs, name: str) -> None:
+    parser = verbs.add_parser(name, help="featurize a dataset (cached) and print its summary")
+    parser.add_argument("data", nargs="?", help="registered name, CGCNN folder, CSV of SMILES, or one CIF file")
+    parser.add_argument("--smiles", help="featurize this one SMILES instead of a dataset")
+    parser.add_argument("--data-dir", help="folder of the registered datasets' files (default: $MOLGNN_DATA_DIR)")
+    parser.add_argument("--cache-dir", help="processed-dataset cache (default: $MOLGNN_CACHE_DIR or ~/.cache/molgnn)")
+    parser.add_argument("--workers", type=int, help="featurization processes (default: all cores)")
+    parser.add_argument("--strict", action="store_true", help="fail if any record is rejected")
+    parser.add_argument("--rebuild", action="store_true", help="ignore an existing cache entry")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="loader option, VALUE as JSON when it parses (e.g. pressures=[0.1,1] gas=N2)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    molecules = parser.add_argument_group("molecule featurizer")
+    molecules.add_argument("--gasteiger", action="store_true", help="add Gasteiger partial charges")
+    molecules.add_argument("--fingerprint-bits", type=int, default=0, help="add a Morgan fingerprint of this length")
+    crystals = parser.add_argument_group("crystal featurizer")
+    crystals.add_argument("--cutoff", type=float, default=8.0, help="neighbour radius, Å (default 8)")
+    crystals.add_argument("--max-neighbors", type=int, default=12, help="neighbours per atom (default 12)")
+    crystals.add_argument("--charges", choices=CHARGE_SCHEMES, help="partial charges (default: cif when the set has them)")
+    crystals.add_argument("--element-features", default="cgcnn", help="'cgcnn' or the path of an atom_init.json")
+    crystals.add_argument("--isolated", choices=ISOLATED_POLICIES, default="error",
+                          help="atom without neighbours in the cutoff: reject the structure or keep the atom")
+
+
+def _options(pairs: list[str]) -> dict:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--option needs KEY=VALUE, got {pair!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def _crystal_featurizer(args, has_charges: bool) -> CrystalFeaturizer:
+    return CrystalFeaturizer(cutoff=args.cutoff, max_neighbors=args.max_neighbors,
+                             element_features=args.element_features, isolated=args.isolated,
+                             charges=args.charges or ("cif" if has_charges else "none"))
+
+
+def run(args) -> int:
+    if args.smiles is not None:
+        graph = MoleculeFeaturizer(gasteiger=args.gasteiger, fingerprint_bits=args.fingerprint_bits)(args.smiles)
+        print(graph)
+        return 0
+    if args.data is None:
+        raise ValueError("give DATA (dataset name, folder or file) or --smiles")
+    if args.data.lower().endswith(".cif") and Path(args.data).is_file():
+        graph = _crystal_featurizer(args, has_charges=args.charges == "cif")(args.data)
+        print(graph)
+        return 0
+    spec = resolve_spec(args.data, args.data_dir, _options(args.option))
+    if spec.loader == "smiles_csv":
+        featurizer = MoleculeFeaturizer(gasteiger=args.gasteiger, fingerprint_bits=args.fingerprint_bits)
+    else:
+        featurizer = _crystal_featurizer(args, has_charges=spec.loader == "crafted726")
+    dataset = load_dataset(args.data, args.data_dir, featurizer, _options(args.option), args.cache_dir,
+                           args.workers, args.strict, progress=not args.json, rebuild=args.rebuild)
+    summary = dataset.summary()
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    for key, value in summary.items():
+        print(f"{key:24s} {value}")
+    if dataset.rejects or dataset.excluded:
+        print(f"{'report':24s} {Path(dataset.meta['cache_dir']) / 'rejects.csv'}")
+        for record_id, reason in dataset.rejects[:5]:
+            print(f"  rejected {record_id}: {reason}")
+    return 0

@@ -1,0 +1,253 @@
+"""Resolve a dataset, featurize it in parallel, cache it on disk, and load it back.
+
+The cache key is a hash of everything that decides the graphs: the loader and its options,
+the sizes and modification times of the source files, the featurizer's full config and the
+graph schema version; changing any of them builds a new cache entry instead of reusing stale
+graphs. A build runs in chunks that are written to disk as they finish, so an interrupted build
+resumes where it stopped. Every record that cannot be used is reported with its reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import inspect
+import json
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from molgnn import __version__
+from molgnn.data.cards import UnknownDatasetError, get_card, list_cards
+from molgnn.data.dataset import GraphDataset
+from molgnn.data.paths import resolve_cache_dir, resolve_data_dir
+from molgnn.data.sources import LOADERS, DatasetSpecError, RecordSet
+from molgnn.featurize.collated import Collated
+from molgnn.featurize.crystal import CrystalFeaturizer
+from molgnn.featurize.molecule import MoleculeFeaturizer
+
+SCHEMA_VERSION = 1
+CHUNK_SIZE = {"molecules": 2048, "crystals": 16}
+
+
+class DatasetBuildError(RuntimeError):
+    """A strict build that rejected records, or a build that produced no graph at all."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A resolved dataset: which loader reads which path with which options."""
+
+    name: str
+    loader: str
+    path: Path
+    options: dict = field(default_factory=dict)
+    task: str | None = None
+
+    def read(self) -> RecordSet:
+        return LOADERS[self.loader](self.path, **self.options)
+
+
+def resolve_spec(data: str | Path, data_dir: str | Path | None = None, options: dict | None = None) -> DatasetSpec:
+    """A registered name, a CGCNN folder (with ``id_prop.csv``) or a CSV of SMILES, as a spec.
+
+    ``options`` override the card's loader options (e.g. ``{"pressures": [0.1, 1.0]}``) or, for a
+    CSV, name its columns (``smiles_column``, ``targets``, ``id_column``).
+    """
+    options = dict(options or {})
+    names = {card.name for card in list_cards()}
+    if str(data) in names:
+        card = get_card(str(data))
+        loader = card.loader["type"]
+        base = {k: v for k, v in card.loader.items() if k not in ("type", "path", "options", "target_units")}
+        if "target_units" in card.loader:
+            base["units"] = dict(card.loader["target_units"])
+        base.update(card.loader.get("options", {}))
+        base.update(options)
+        spec = DatasetSpec(card.name, loader, resolve_data_dir(data_dir) / card.loader["path"], base, card.task)
+    else:
+        path = Path(data).expanduser()
+        if path.is_dir() and (path / "id_prop.csv").exists():
+            spec = DatasetSpec(path.name, "cgcnn_folder", path, options)
+        elif path.is_file() and path.name.lower().endswith((".csv", ".csv.gz", ".smi")):
+            spec = DatasetSpec(path.name.split(".")[0], "smiles_csv", path, options)
+        else:
+            raise UnknownDatasetError(
+                f"{str(data)!r} is neither a registered dataset ({', '.join(sorted(names))}), "
+                "a CGCNN folder with id_prop.csv, nor a CSV file of SMILES")
+    allowed = set(inspect.signature(LOADERS[spec.loader]).parameters) - {"path", "folder"}
+    unknown = set(spec.options) - allowed
+    if unknown:
+        raise DatasetSpecError(f"unknown option(s) {sorted(unknown)} for {spec.name}; valid: {sorted(allowed)}")
+    return spec
+
+
+def default_featurizer(kind: str, has_charges: bool = False):
+    """The featurizer a dataset gets when none is given."""
+    if kind == "molecules":
+        return MoleculeFeaturizer()
+    return CrystalFeaturizer(charges="cif" if has_charges else "none")
+
+
+def load_dataset(data: str | Path, data_dir: str | Path | None = None, featurizer=None, options: dict | None = None,
+                 cache_dir: str | Path | None = None, workers: int | None = None, strict: bool = False,
+                 progress: bool = True, rebuild: bool = False) -> GraphDataset:
+    """Featurize a dataset (or read it from the cache) and return it as a ``GraphDataset``.
+
+    Args:
+        data: registered name (see ``molgnn datasets``), CGCNN folder or CSV of SMILES.
+        data_dir: folder holding the registered sets' files (else ``$MOLGNN_DATA_DIR``).
+        featurizer: a ``MoleculeFeaturizer`` / ``CrystalFeaturizer``; default per dataset kind.
+        options: loader options, see ``resolve_spec``.
+        cache_dir: where processed datasets are kept (else ``$MOLGNN_CACHE_DIR`` or ``~/.cache/molgnn``).
+        workers: featurization processes (default: all cores; 1 runs in this process).
+        strict: raise ``DatasetBuildError`` if any record is rejected (after writing the report).
+        progress: show a progress bar.
+        rebuild: ignore an existing cache entry.
+    """
+    spec = resolve_spec(data, data_dir, options)
+    if featurizer is None:
+        featurizer = default_featurizer(*_kind_and_charges(spec))
+    key = cache_key(spec, featurizer)
+    folder = resolve_cache_dir(cache_dir) / spec.name / key[:16]
+    if rebuild and folder.exists():
+        shutil.rmtree(folder)
+    if not (folder / "graphs.pt").exists():
+        _build(spec, featurizer, folder, workers, progress)
+    dataset = _read(folder, featurizer)
+    if strict and dataset.rejects:
+        raise DatasetBuildError(f"{spec.name}: {len(dataset.rejects)} record(s) rejected, "
+                                f"e.g. {dataset.rejects[0]}; all are listed in {folder / 'rejects.csv'}")
+    return dataset
+
+
+def _kind_and_charges(spec: DatasetSpec) -> tuple[str, bool]:
+    if spec.loader == "smiles_csv":
+        return "molecules", False
+    return "crystals", spec.loader == "crafted726"
+
+
+def cache_key(spec: DatasetSpec, featurizer) -> str:
+    """Hash of the loader, its options, the source files' sizes and times, and the featurizer config."""
+    payload = {
+        "schema": SCHEMA_VERSION,
+        "loader": spec.loader,
+        "options": spec.options,
+        "files": _fingerprint(spec.path),
+        "featurizer": featurizer.config(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _fingerprint(path: Path) -> str:
+    entries = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    digest = hashlib.sha256()
+    for entry in entries:
+        stat = entry.stat()
+        digest.update(f"{entry.relative_to(path.parent)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _build(spec: DatasetSpec, featurizer, folder: Path, workers: int | None, progress: bool) -> None:
+    records = spec.read()
+    parts = folder / "parts"
+    parts.mkdir(parents=True, exist_ok=True)
+    size = CHUNK_SIZE[records.kind]
+    chunks = [(k, start, min(start + size, len(records))) for k, start in enumerate(range(0, len(records), size))]
+    todo = [c for c in chunks if not (parts / f"{c[0]:06d}.pt").exists()]
+    workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
+    bar = tqdm(total=len(records), initial=len(records) - sum(e - s for _, s, e in todo), unit="record",
+               desc=f"featurize {spec.name}", disable=not progress)
+    jobs = [(featurizer, records.inputs[s:e], records.ids[s:e], records.y[s:e], parts / f"{k:06d}.pt")
+            for k, s, e in todo]
+    if workers <= 1:
+        for job in jobs:
+            bar.update(_featurize_chunk(*job))
+    else:
+        with ProcessPoolExecutor(max_workers=workers, initializer=torch.set_num_threads, initargs=(1,)) as pool:
+            for future in as_completed([pool.submit(_featurize_chunk, *job) for job in jobs]):
+                bar.update(future.result())
+    bar.close()
+
+    pieces = [torch.load(parts / f"{k:06d}.pt", weights_only=True) for k, _, _ in chunks]
+    graphs = Collated.concat([_collated(piece) for piece in pieces])
+    rejects = list(records.rejects) + [tuple(r) for piece in pieces for r in piece["rejects"]]
+    if not len(graphs):
+        raise DatasetBuildError(f"{spec.name}: no record could be featurized ({len(rejects)} rejected)")
+    meta = {
+        "name": spec.name,
+        "task": infer_task(spec.task, records.y),
+        "targets": records.targets,
+        "units": records.units,
+        "source": {"loader": spec.loader, "path": str(spec.path), "options": spec.options},
+        "featurizer": featurizer.config(),
+        "records": len(records) + len(records.rejects),
+        "rejects": [list(r) for r in rejects],
+        "excluded": [list(r) for r in records.excluded],
+        "molgnn_version": __version__,
+        "schema": SCHEMA_VERSION,
+    }
+    _write_report(folder / "rejects.csv", rejects, records.excluded)
+    _atomic_save({"data": graphs.data.to_dict(), "slices": graphs.slices}, folder / "graphs.pt")
+    (folder / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+    shutil.rmtree(parts)
+
+
+def infer_task(declared: str | None, y: np.ndarray) -> str:
+    """The card's task, adjusted to the number of targets chosen; guessed from the labels without a card."""
+    single = y.shape[1] == 1
+    if declared in ("regression", "multiregression") or declared is None and not _binary(y):
+        return "regression" if single else "multiregression"
+    return "binary" if single else "multilabel"
+
+
+def _binary(y: np.ndarray) -> bool:
+    observed = y[~np.isnan(y)]
+    return bool(len(observed)) and bool(np.isin(observed, (0.0, 1.0)).all())
+
+
+def _featurize_chunk(featurizer, inputs: list, ids: list[str], y: np.ndarray, out: Path) -> int:
+    """Featurize one chunk, attach labels and write it atomically; returns the records handled."""
+    graphs, rejects = featurizer.featurize_many(inputs, ids)
+    if len(graphs):
+        row = {record_id: i for i, record_id in enumerate(ids)}
+        labels = torch.from_numpy(y[[row[i] for i in graphs.ids]].astype(np.float32))
+        graphs.data.y = labels
+        graphs.data.y_mask = ~torch.isnan(labels)
+        graphs.slices["y"] = graphs.slices["y_mask"] = torch.arange(len(graphs) + 1)
+    piece = {"data": graphs.data.to_dict(), "slices": graphs.slices, "rejects": [[e.input_id, e.reason] for e in rejects]}
+    _atomic_save(piece, out)
+    return len(ids)
+
+
+def _collated(piece: dict) -> Collated:
+    from torch_geometric.data import Data
+
+    return Collated(Data.from_dict(piece["data"]), piece["slices"])
+
+
+def _atomic_save(obj, path: Path) -> None:
+    temporary = path.with_suffix(".tmp")
+    torch.save(obj, temporary)
+    os.replace(temporary, path)
+
+
+def _write_report(path: Path, rejects: list, excluded: list) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "status", "reason"])
+        writer.writerows([(i, "rejected", reason) for i, reason in rejects])
+        writer.writerows([(i, "excluded", reason) for i, reason in excluded])
+
+
+def _read(folder: Path, featurizer) -> GraphDataset:
+    stored = torch.load(folder / "graphs.pt", weights_only=True)
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["cache_dir"] = str(folder)
+    return GraphDataset(_collated(stored), meta, transform=featurizer.expand)

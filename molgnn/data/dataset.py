@@ -1,0 +1,76 @@
+"""``GraphDataset``: a featurized dataset in memory, with its labels, units and rejects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch_geometric.data import InMemoryDataset
+
+from molgnn.featurize.collated import Collated
+
+
+class GraphDataset(InMemoryDataset):
+    """Graphs of one dataset with ``y`` ([1, T], NaN where missing) and ``y_mask`` ([1, T] bool).
+
+    Built and cached by ``molgnn.data.load_dataset``; ``meta`` holds the dataset's description:
+    ``name``, ``task``, ``targets``, ``units``, ``featurizer`` (its config), ``rejects`` and
+    ``excluded`` (lists of ``[id, reason]``), ``cache_dir``.
+    """
+
+    def __init__(self, graphs: Collated, meta: dict, transform: Callable | None = None):
+        super().__init__(None, transform=transform)
+        self.data, self.slices = graphs.data, graphs.slices
+        self.meta = meta
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._data.id)
+
+    @property
+    def targets(self) -> list[str]:
+        return list(self.meta["targets"])
+
+    @property
+    def units(self) -> dict[str, str]:
+        return dict(self.meta["units"])
+
+    @property
+    def task(self) -> str:
+        return self.meta["task"]
+
+    @property
+    def rejects(self) -> list[tuple[str, str]]:
+        return [tuple(r) for r in self.meta["rejects"]]
+
+    @property
+    def excluded(self) -> list[tuple[str, str]]:
+        return [tuple(r) for r in self.meta["excluded"]]
+
+    @property
+    def labels(self) -> torch.Tensor:
+        """All targets as ``[len(self), T]`` float, NaN where missing."""
+        return self._data.y
+
+    def summary(self) -> dict:
+        """Counts and label statistics, JSON-ready."""
+        y = self._data.y
+        observed = ~torch.isnan(y)
+        summary = {
+            "name": self.meta["name"],
+            "task": self.task,
+            "graphs": len(self),
+            "rejected": len(self.rejects),
+            "excluded": len(self.excluded),
+            "targets": len(self.targets),
+            "missing_label_fraction": round(float(1 - observed.float().mean()), 4) if y.numel() else 0.0,
+            "mean_atoms": round(float(self.slices["z"][-1]) / max(len(self), 1), 2),
+            "mean_edges": round(float(self.slices["edge_index"][-1]) / max(len(self), 1), 2),
+            "cache_dir": self.meta.get("cache_dir"),
+        }
+        if self.task in ("multilabel", "binary") and y.numel():
+            summary["positive_fraction"] = round(float(y[observed].mean()), 4)
+        return summary
+
+    def __repr__(self) -> str:
+        return f"GraphDataset({self.meta['name']}, {len(self)} graphs, {len(self.targets)} targets)"

@@ -1,0 +1,181 @@
+"""Loaders of raw files: each returns a ``RecordSet`` of ids, inputs and labels.
+
+Inputs are SMILES strings or CIF paths. Labels are a float array with NaN where a label is
+missing; a label cell that is present but not a number makes its record a reject (with the
+reason), it never crashes the load and never becomes a zero.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from molgnn.chem.errors import InvalidLabelError
+
+
+class DatasetSpecError(ValueError):
+    """A loader option or file layout that cannot be read (unknown column, pressure, folder)."""
+
+
+@dataclass
+class RecordSet:
+    """Records of one dataset, before featurization.
+
+    ``rejects`` and ``excluded`` hold ``(id, reason)`` for records dropped at this stage: rejects
+    are bad records, excluded ones are removed on purpose (e.g. flagged upstream).
+    """
+
+    kind: str
+    ids: list[str]
+    inputs: list
+    y: np.ndarray  # [n, T] float, NaN = missing
+    targets: list[str]
+    units: dict[str, str]
+    has_charges: bool = False
+    files: list[Path] = field(default_factory=list)
+    rejects: list[tuple[str, str]] = field(default_factory=list)
+    excluded: list[tuple[str, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _labels(frame: pd.DataFrame, targets: list[str], ids: list[str]) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Parse label columns read as text: empty -> NaN, number -> float, anything else -> reject."""
+    y = np.full((len(frame), len(targets)), np.nan)
+    bad_rows: dict[int, str] = {}
+    for j, column in enumerate(targets):
+        text = frame[column].astype(str).str.strip()
+        values = pd.to_numeric(text.where(text != ""), errors="coerce").to_numpy(dtype=float)
+        wrong = np.flatnonzero(np.isnan(values) & (text != "").to_numpy() & ~text.str.lower().isin(["nan", "na"]).to_numpy())
+        for row in wrong:
+            bad_rows.setdefault(row, f"label {text.iloc[row]!r} in column {column!r} is not a number")
+        y[:, j] = values
+    rejects = [(ids[row], InvalidLabelError(ids[row], reason).reason) for row, reason in sorted(bad_rows.items())]
+    return y, rejects
+
+
+def _keep(records: RecordSet, rows: np.ndarray) -> RecordSet:
+    records.ids = [records.ids[i] for i in rows]
+    records.inputs = [records.inputs[i] for i in rows]
+    records.y = records.y[rows]
+    return records
+
+
+def smiles_csv(path: Path, smiles_column: str = "smiles", targets: list[str] | None = None,
+               id_column: str | None = None, columns: list[str] | None = None, units: str | dict = "") -> RecordSet:
+    """A CSV (optionally gzipped) of SMILES and target columns."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise DatasetSpecError(f"cannot read {path}: {error}") from error
+    if columns is not None:
+        if len(columns) != frame.shape[1]:
+            raise DatasetSpecError(f"{path}: {len(columns)} column names given for {frame.shape[1]} columns")
+        frame.columns = columns
+    for needed in [smiles_column, id_column, *(targets or [])]:
+        if needed is not None and needed not in frame.columns:
+            raise DatasetSpecError(f"{path}: no column {needed!r}; columns are {list(frame.columns)}")
+    if targets is None:
+        targets = [c for c in frame.columns if c not in (smiles_column, id_column)]
+    ids = frame[id_column].tolist() if id_column else [str(i) for i in range(len(frame))]
+    duplicated = pd.Index(ids).duplicated()
+    if duplicated.any():
+        raise DatasetSpecError(f"{path}: id column {id_column!r} has duplicates, e.g. {ids[int(np.argmax(duplicated))]!r}")
+    y, rejects = _labels(frame, targets, ids)
+    unit_map = units if isinstance(units, dict) else {t: units for t in targets}
+    records = RecordSet("molecules", ids, frame[smiles_column].tolist(), y, targets, unit_map, files=[Path(path)])
+    rejected = {record_id for record_id, _ in rejects}
+    records = _keep(records, np.array([i for i, r in enumerate(ids) if r not in rejected], dtype=int))
+    records.rejects = rejects
+    return records
+
+
+def crafted726(folder: Path, gas: str = "CO2", temperature: float = 298, pressures: list[float] = (1.0,),
+               simulation_id: int = 1, charges: str = "DDEC", exclude_inconsistent: bool = True,
+               units: str = "mmol/g") -> RecordSet:
+    """CRAFTED MOFs: CIFs with ``charges`` scheme, uptake of ``gas`` at ``temperature`` (K) and ``pressures`` (bar)."""
+    cif_dir = folder / "cif" / charges
+    if not cif_dir.is_dir():
+        choices = sorted(p.name for p in (folder / "cif").iterdir()) if (folder / "cif").is_dir() else []
+        raise DatasetSpecError(f"no CIF folder for charges={charges!r}; choose one of {choices}")
+    names = sorted(p.stem for p in cif_dir.glob("*.cif"))
+    pressures = [float(p) for p in pressures]
+    targets = [f"{gas}_{temperature:g}K_{p:g}bar" for p in pressures]
+    y = np.full((len(names), len(pressures)), np.nan)
+    rejects, grid = [], None
+    for i, name in enumerate(names):
+        isotherm = folder / "isotherms" / f"{name}_{gas}.csv"
+        try:
+            table = np.loadtxt(isotherm, delimiter=",", skiprows=1, ndmin=2)
+        except (OSError, ValueError) as error:
+            rejects.append((name, f"cannot read isotherm {isotherm.name}: {error}"))
+            continue
+        rows = table[(np.abs(table[:, 3] - temperature) < 0.5) & (table[:, 4] == simulation_id)]
+        if grid is None and len(rows):
+            grid = sorted(set((rows[:, 0] / 1e5).round(6).tolist()))
+        for j, bar in enumerate(pressures):
+            hit = rows[np.isclose(rows[:, 0], bar * 1e5, rtol=1e-6)]
+            if len(hit):
+                y[i, j] = hit[0, 1]
+    if grid is None:
+        raise DatasetSpecError(f"no {gas} isotherm at {temperature} K with simulation_id={simulation_id}")
+    missing = [p for p in pressures if not any(math.isclose(p, g, rel_tol=1e-6) for g in grid)]
+    if missing:
+        raise DatasetSpecError(f"pressures {missing} bar are not on the isotherm grid {grid} bar")
+    records = RecordSet("crystals", names, [cif_dir / f"{n}.cif" for n in names], y, targets,
+                        {t: units for t in targets}, has_charges=True, files=[cif_dir, folder / "isotherms"])
+    keep = np.ones(len(names), dtype=bool)
+    rejected = {r for r, _ in rejects}
+    keep[[i for i, n in enumerate(names) if n in rejected]] = False
+    if exclude_inconsistent:
+        flagged = set((folder / "structurally_inconsistent_MOFs.txt").read_text().split())
+        records.excluded = [(n, "flagged structurally inconsistent upstream") for n in names if n in flagged]
+        keep &= np.array([n not in flagged for n in names])
+    records = _keep(records, np.flatnonzero(keep))
+    records.rejects = rejects
+    return records
+
+
+def hmof100(folder: Path, pressures: list[float] = (0.01, 0.05, 0.1, 0.5, 2.5), units: str = "mol/kg") -> RecordSet:
+    """Hypothetical MOFs: CIFs without charges and CO2 uptake at ``pressures`` (bar), 298 K."""
+    names = sorted(p.stem for p in (folder / "cif").glob("*.cif"))
+    targets = [f"CO2_298K_{float(p):g}bar" for p in pressures]
+    y = np.full((len(names), len(pressures)), np.nan)
+    row = {n: i for i, n in enumerate(names)}
+    for j, bar in enumerate(pressures):
+        path = folder / f"co2_{float(bar):g}bar.csv"
+        if not path.exists():
+            available = sorted(p.name for p in folder.glob("co2_*bar.csv"))
+            raise DatasetSpecError(f"no uptake file for {bar} bar ({path.name}); available: {available}")
+        frame = pd.read_csv(path, header=None, names=["name", "uptake"], dtype={"name": str})
+        for name, value in zip(frame["name"], frame["uptake"]):
+            if name in row:
+                y[row[name], j] = value
+    return RecordSet("crystals", names, [folder / "cif" / f"{n}.cif" for n in names], y, targets,
+                     {t: units for t in targets}, files=[folder])
+
+
+def cgcnn_folder(folder: Path, units: str = "") -> RecordSet:
+    """A folder in CGCNN's format: ``id_prop.csv`` (no header: id, targets...) and ``<id>.cif`` files."""
+    id_prop = folder / "id_prop.csv"
+    if not id_prop.exists():
+        raise DatasetSpecError(f"{folder} is not a CGCNN folder: no id_prop.csv")
+    frame = pd.read_csv(id_prop, header=None, dtype=str, keep_default_na=False)
+    frame.columns = ["id"] + [f"target_{k}" for k in range(frame.shape[1] - 1)]
+    ids = frame["id"].str.strip().tolist()
+    targets = list(frame.columns[1:])
+    y, rejects = _labels(frame, targets, ids)
+    records = RecordSet("crystals", ids, [folder / f"{i}.cif" for i in ids], y, targets,
+                        {t: units for t in targets}, files=[folder])
+    rejected = {r for r, _ in rejects}
+    records = _keep(records, np.array([i for i, r in enumerate(ids) if r not in rejected], dtype=int))
+    records.rejects = rejects
+    return records
+
+
+LOADERS = {"smiles_csv": smiles_csv, "crafted726": crafted726, "hmof100": hmof100, "cgcnn_folder": cgcnn_folder}
