@@ -222,18 +222,23 @@ def _fill(column: np.ndarray, ranges: list[tuple[int, int]], items: list, getter
 
 
 def gasteiger_charges(mol: Chem.Mol, input_id: object) -> np.ndarray:
-    """Gasteiger-Marsili partial charges per atom (float32).
+    """Gasteiger-Marsili partial charges per atom (float32), implicit hydrogens' charges included.
+
+    RDKit keeps the charge of an atom's implicit hydrogens apart (``_GasteigerHCharge``); adding
+    it to the atom gives united-atom charges that sum to the molecule's formal charge.
 
     Raises:
         InvalidInputError: when RDKit has no Gasteiger parameters for an element and returns
             NaN, rather than letting NaN reach a model.
     """
     rdPartialCharges.ComputeGasteigerCharges(mol, throwOnParamFailure=False)
-    charges = np.array([atom.GetDoubleProp("_GasteigerCharge") for atom in mol.GetAtoms()], dtype=np.float32)
+    charges = np.array([atom.GetDoubleProp("_GasteigerCharge") + atom.GetDoubleProp("_GasteigerHCharge")
+                        for atom in mol.GetAtoms()], dtype=np.float32)
     bad = ~np.isfinite(charges)
     if bad.any():
         symbols = sorted({mol.GetAtomWithIdx(int(i)).GetSymbol() for i in np.flatnonzero(bad)})
-        raise InvalidInputError(input_id, f"no Gasteiger charge parameters for {', '.join(symbols)}")
+        raise InvalidInputError(
+            input_id, f"Gasteiger charges undefined: RDKit lacks parameters for an element among {', '.join(symbols)}")
     return charges
 
 

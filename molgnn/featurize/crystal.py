@@ -11,6 +11,7 @@ keeps caches small and lets the expansion change without re-featurizing.
 from __future__ import annotations
 
 import copy
+import json
 import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -96,7 +97,7 @@ class CrystalFeaturizer:
 
     def config(self) -> dict:
         """The full configuration, JSON-ready; an ``atom_init.json`` is named by its content hash."""
-        config = {"type": type(self).__name__, **asdict(self)}
+        config = json.loads(json.dumps({"type": type(self).__name__, **asdict(self)}))
         if self.element_features != "cgcnn":
             digest = hashlib.sha256(Path(self.element_features).read_bytes()).hexdigest()[:16]
             config["element_features"] = f"atom_init.json sha256:{digest}"

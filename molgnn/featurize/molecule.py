@@ -10,6 +10,7 @@ fingerprint (``data.fp``, ``[1, bits]`` uint8) for hybrid graph + fingerprint mo
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -102,7 +103,7 @@ class MoleculeFeaturizer:
 
     def config(self) -> dict:
         """The full configuration, JSON-ready; it keys dataset caches and goes into checkpoints."""
-        return {"type": type(self).__name__, **asdict(self)}
+        return json.loads(json.dumps({"type": type(self).__name__, **asdict(self)}))
 
     def __call__(self, smiles: str, input_id: object = None) -> Data:
         """Featurize one SMILES; raises ``InvalidSmilesError`` naming ``input_id`` (or the SMILES)."""

@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+from pymatgen.core import Lattice, Structure
+from pymatgen.io.cif import CifFile
+
+from molgnn.chem.crystal import crystal_from_structure, read_cif
+from molgnn.chem.errors import InvalidStructureError, PartialOccupancyError, UnknownElementError
+
+P1_HEADER = """data_test
+_cell_length_a 5.0
+_cell_length_b 5.0
+_cell_length_c 5.0
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+"""
+
+
+def _write(tmp_path, text, name="x.cif"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_symmetry_expansion_matches_pymatgen_on_cgcnn_sample(data_dir):
+    for path in sorted((data_dir / "cgcnn-sample").glob("*.cif")):
+        crystal = read_cif(path)
+        reference = Structure.from_file(path)
+        assert sorted(crystal.numbers.tolist()) == sorted(site.specie.Z for site in reference), path.name
+        assert np.allclose(np.abs(np.linalg.det(crystal.lattice)), reference.volume, rtol=1e-6)
+        assert crystal.id == path.stem
+
+
+def test_charges_equal_the_cif_column(crafted):
+    path = crafted / "ABUWOJ.cif"
+    block = next(iter(CifFile.from_file(path).data.values()))
+    expected = np.array([float(v) for v in block.data["_atom_site_charge"]])
+    crystal = read_cif(path)
+    np.testing.assert_array_equal(crystal.charges, expected)
+    assert len(crystal) == 224 and abs(crystal.charges.sum()) < 1e-3
+
+
+def test_coordinates_outside_the_cell_are_wrapped(data_dir):
+    path = data_dir / "hmof100" / "cif" / "hMOF-1000268.cif"
+    crystal = read_cif(path)
+    assert crystal.frac.min() >= 0 and crystal.frac.max() < 1
+    assert crystal.charges is None
+
+
+def test_pymatgen_structure_with_charges():
+    structure = Structure(Lattice.cubic(4.0), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]],
+                          site_properties={"charge": [0.9, -0.9]})
+    crystal = crystal_from_structure(structure, "nacl")
+    assert crystal.numbers.tolist() == [11, 17]
+    np.testing.assert_allclose(crystal.charges, [0.9, -0.9])
+
+
+@pytest.mark.parametrize(
+    "text, error, reason",
+    [
+        ("", InvalidStructureError, "no _atom_site_fract_x"),
+        ("data_x\n_cell_length_a 5\nloop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n"
+         "C1 0 0 0\n", InvalidStructureError, "_cell_length_b"),
+        ("this is not a CIF", InvalidStructureError, "cannot read CIF"),
+        (P1_HEADER + "loop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nC1 0.1 0.2",
+         InvalidStructureError, "cannot read CIF"),  # truncated mid-row
+        (P1_HEADER + "loop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nXx1 0 0 0\n",
+         UnknownElementError, "unknown element symbol"),
+        (P1_HEADER + "loop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n"
+         "_atom_site_occupancy\nC1 0 0 0 0.5\nN1 0.5 0.5 0.5 1.0\n", PartialOccupancyError, r"C1 \(0.5\)"),
+        (P1_HEADER + "loop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nC1 0 ? 0\n",
+         InvalidStructureError, "_atom_site_fract_y"),
+    ],
+    ids=["empty", "no-cell", "garbage", "truncated", "unknown-element", "partial-occupancy", "missing-coordinate"],
+)
+def test_bad_cif_raises_typed_error_naming_the_file(tmp_path, text, error, reason):
+    path = _write(tmp_path, text, "broken.cif")
+    with pytest.raises(error, match=reason) as caught:
+        read_cif(path)
+    assert caught.value.input_id == "broken"
+
+
+def test_missing_file_is_a_typed_error(tmp_path):
+    with pytest.raises(InvalidStructureError, match="cannot read CIF"):
+        read_cif(tmp_path / "absent.cif")
+
+
+def test_element_read_from_label_when_no_type_symbol(tmp_path):
+    text = P1_HEADER + ("loop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n"
+                        "Zn1 0 0 0\nCL2 0.5 0.5 0.5\nC3 0.25 0.25 0.25\n")
+    assert read_cif(_write(tmp_path, text)).numbers.tolist() == [30, 17, 6]

@@ -1,0 +1,73 @@
+import numpy as np
+import pandas as pd
+import pytest
+from rdkit import Chem
+
+from molgnn.chem import molecule as chem
+from molgnn.chem.errors import InvalidInputError, InvalidSmilesError
+
+
+@pytest.mark.parametrize(
+    "smiles, reason",
+    [("", "empty SMILES"), ("   ", "empty SMILES"), ("C1CC", "syntax"), ("C(C)(C)(C)(C)C", "valence"), (None, "must be a string"),
+     (float("nan"), "must be a string")],
+)
+def test_bad_smiles_raise_typed_error_naming_input(smiles, reason):
+    with pytest.raises(InvalidSmilesError) as caught:
+        chem.parse_smiles(smiles, input_id="record-7")
+    assert caught.value.input_id == "record-7"
+    assert reason in caught.value.reason
+    assert str(caught.value).startswith("record-7: ")
+    assert isinstance(caught.value, InvalidInputError) and isinstance(caught.value, ValueError)
+
+
+def test_error_defaults_to_naming_the_smiles():
+    with pytest.raises(InvalidSmilesError, match="^C1CC: "):
+        chem.parse_smiles("C1CC")
+
+
+def test_parse_many_keeps_order_and_reports_each_reject():
+    mols, positions, rejects = chem.parse_many(["CCO", "C1CC", "c1ccccc1", ""], ["a", "b", "c", "d"])
+    assert positions == [0, 2]
+    assert [m.GetNumAtoms() for m in mols] == [3, 6]
+    assert [(e.input_id, type(e).__name__) for e in rejects] == [("b", "InvalidSmilesError"), ("d", "InvalidSmilesError")]
+
+
+def _full_read(mols):
+    atoms = np.array([(a.GetAtomicNum(), a.GetDegree(), a.GetFormalCharge(), int(a.GetHybridization()), a.GetIsAromatic(),
+                       a.GetTotalNumHs(), a.IsInRing(), int(a.GetChiralTag()), a.GetNumRadicalElectrons())
+                      for m in mols for a in m.GetAtoms()])
+    bonds = np.array([(b.GetBeginAtomIdx(), b.GetEndAtomIdx(), int(b.GetBondType()), b.GetIsConjugated(), b.IsInRing(),
+                       int(b.GetStereo())) for m in mols for b in m.GetBonds()])
+    return atoms, bonds
+
+
+@pytest.mark.parametrize("name", ["tox21.csv", "sider.csv", "clintox.csv", "qm9_subset_499.csv"])
+def test_tables_equal_a_full_read_of_every_rdkit_getter(data_dir, name):
+    """The shortcuts (facts derived from bonds, hints from the SMILES text) change nothing."""
+    smiles = pd.read_csv(data_dir / "molnet" / name)["smiles"].tolist()
+    mols, positions, _ = chem.parse_many(smiles, range(len(smiles)))
+    tables = chem.molecule_tables(mols, [smiles[p] for p in positions])
+    atoms, bonds = _full_read(mols)
+    np.testing.assert_array_equal(tables.atoms, atoms)
+    np.testing.assert_array_equal(tables.bonds, bonds)
+    assert tables.atom_counts.sum() == len(atoms) and tables.bond_counts.sum() == len(bonds)
+
+
+def test_dative_bond_is_read_as_dative_not_single():
+    smiles = "[NH3]->[Pt]"
+    tables = chem.molecule_tables([Chem.MolFromSmiles(smiles)], [smiles])
+    assert tables.bonds[0, 2] == int(Chem.BondType.DATIVE)
+
+
+def test_gasteiger_charges_sum_to_formal_charge_and_reject_missing_parameters():
+    mol = chem.parse_smiles("CC(=O)[O-]")
+    assert chem.gasteiger_charges(mol, "acetate").sum() == pytest.approx(-1.0, abs=1e-4)
+    with pytest.raises(InvalidInputError, match="Gasteiger charges undefined.*Hg") as caught:
+        chem.gasteiger_charges(chem.parse_smiles("C[Hg]Cl"), "methylmercury")
+    assert caught.value.input_id == "methylmercury"
+
+
+def test_morgan_fingerprint_is_bits_of_requested_length():
+    bits = chem.morgan_fingerprint(chem.parse_smiles("c1ccccc1O"), radius=2, bits=512)
+    assert bits.shape == (512,) and bits.dtype == np.uint8 and set(np.unique(bits)) <= {0, 1} and bits.sum() > 3
