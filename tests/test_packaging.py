@@ -1,0 +1,22 @@
+"""The wheel must ship every subpackage: setup.cfg lists them explicitly (the cards need a mapping)."""
+
+import configparser
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_every_subpackage_is_listed_in_setup_cfg():
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    found = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "molgnn").rglob("__init__.py")}
+    assert found | {"molgnn.cards"} == listed
+
+
+def test_importing_the_package_imports_no_heavy_library():
+    import subprocess
+    import sys
+
+    code = "import sys, molgnn; print([m for m in sys.modules if m.split('.')[0] in ('torch', 'rdkit', 'pymatgen', 'gemmi')])"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
