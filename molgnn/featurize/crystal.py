@@ -11,8 +11,8 @@ keeps caches small and lets the expansion change without re-featurizing.
 from __future__ import annotations
 
 import copy
-import json
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
