@@ -75,7 +75,7 @@ def resolve_spec(data: str | Path, data_dir: str | Path | None = None, options: 
         path = Path(data).expanduser()
         if path.is_dir() and (path / "id_prop.csv").exists():
             spec = DatasetSpec(path.name, "cgcnn_folder", path, options)
-        elif path.is_file() and path.name.lower().endswith((".csv", ".csv.gz", ".smi")):
+        elif path.is_file() and path.name.lower().endswith((".csv", ".csv.gz")):
             spec = DatasetSpec(path.name.split(".")[0], "smiles_csv", path, options)
         else:
             raise UnknownDatasetError(
@@ -156,6 +156,10 @@ def _fingerprint(path: Path) -> str:
 
 def _build(spec: DatasetSpec, featurizer, folder: Path, workers: int | None, progress: bool) -> None:
     records = spec.read()
+    if len(set(records.ids)) != len(records.ids):
+        seen = set()
+        duplicate = next(i for i in records.ids if i in seen or seen.add(i))
+        raise DatasetSpecError(f"{spec.name}: record ids must be unique, {duplicate!r} repeats")
     parts = folder / "parts"
     parts.mkdir(parents=True, exist_ok=True)
     size = CHUNK_SIZE[records.kind]

@@ -117,3 +117,13 @@ def test_summary_counts(data_dir, cache_dir):
     assert summary["graphs"] + summary["rejected"] == 1427 and summary["targets"] == 27
     assert 0 < summary["positive_fraction"] < 1 and summary["missing_label_fraction"] == 0
     assert np.isclose(summary["mean_atoms"], float(dataset.slices["z"][-1]) / len(dataset), atol=0.01)
+
+
+def test_duplicate_ids_in_a_cgcnn_folder_are_refused(tmp_path, data_dir, cache_dir):
+    folder = tmp_path / "mofs"
+    folder.mkdir()
+    for name in ("1000041", "1000050"):
+        (folder / f"{name}.cif").write_text((data_dir / "cgcnn-sample" / f"{name}.cif").read_text())
+    (folder / "id_prop.csv").write_text("1000041,1.0\n1000050,2.0\n1000041,3.0\n")
+    with pytest.raises(DatasetSpecError, match="'1000041' repeats"):
+        load_dataset(folder, cache_dir=cache_dir, workers=1, progress=False)
