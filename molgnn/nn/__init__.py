@@ -1,0 +1,8 @@
+"""Layers, one per file, each a ``torch.nn.Module`` documented with its paper, formula and shapes."""
+
+from molgnn.nn.attention_conv import NeighborAttentionConv
+from molgnn.nn.cgcnn_conv import CGCNNConv
+from molgnn.nn.charge_embedding import ChargeEmbedding
+from molgnn.nn.edge_update import EdgeUpdate
+
+__all__ = ["CGCNNConv", "ChargeEmbedding", "EdgeUpdate", "NeighborAttentionConv"]
