@@ -87,6 +87,11 @@ def parse_many(smiles: Sequence[object], ids: Sequence[object]) -> tuple[list[Ch
     return mols, positions, rejects
 
 
+def mol_to_smiles(mol: Chem.Mol) -> str:
+    """Canonical SMILES of a molecule."""
+    return Chem.MolToSmiles(mol)
+
+
 def _parse(smiles: object, input_id: object) -> Chem.Mol:
     if not isinstance(smiles, str):
         raise InvalidSmilesError(input_id, f"SMILES must be a string, got {type(smiles).__name__}")

@@ -32,7 +32,7 @@ from molgnn.featurize.collated import Collated
 from molgnn.featurize.crystal import CrystalFeaturizer
 from molgnn.featurize.molecule import MoleculeFeaturizer
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CHUNK_SIZE = {"molecules": 2048, "crystals": 16}
 
 

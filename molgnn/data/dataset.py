@@ -28,6 +28,15 @@ class GraphDataset(InMemoryDataset):
         return list(self._data.id)
 
     @property
+    def smiles(self) -> list[str] | None:
+        """The SMILES of each graph (molecule datasets), else None."""
+        return list(self._data.smiles) if "smiles" in self._data else None
+
+    @property
+    def kind(self) -> str:
+        return "molecules" if self.meta["featurizer"]["type"] == "MoleculeFeaturizer" else "crystals"
+
+    @property
     def targets(self) -> list[str]:
         return list(self.meta["targets"])
 

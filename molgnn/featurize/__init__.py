@@ -19,6 +19,7 @@ edge_dist      [E] float32         edge length, Å (crystals)
 y              [1, T] float32      targets, NaN where missing (added by datasets)
 y_mask         [1, T] bool         True where the target is observed (added by datasets)
 id             str                 the record id (SMILES, file stem or dataset id)
+smiles         str                 the input SMILES (molecules)
 =============  ==================  =====================================================
 
 Molecule edges come in pairs: edge ``2k`` and ``2k + 1`` are the two directions of bond ``k``.

@@ -96,11 +96,10 @@ class CrystalFeaturizer:
         return len(self.gaussian.centers)
 
     def config(self) -> dict:
-        """The full configuration, JSON-ready; an ``atom_init.json`` is named by its content hash."""
+        """The full configuration, JSON-ready; an ``atom_init.json`` also by its content hash."""
         config = json.loads(json.dumps({"type": type(self).__name__, **asdict(self)}))
         if self.element_features != "cgcnn":
-            digest = hashlib.sha256(Path(self.element_features).read_bytes()).hexdigest()[:16]
-            config["element_features"] = f"atom_init.json sha256:{digest}"
+            config["element_features_sha256"] = hashlib.sha256(Path(self.element_features).read_bytes()).hexdigest()
         return config
 
     def __call__(self, source, input_id: object = None) -> Data:

@@ -166,12 +166,13 @@ class MoleculeFeaturizer:
             edge_index=torch.from_numpy(np.ascontiguousarray(edge_index)),
             edge_attr=torch.from_numpy(np.repeat(self._bond_encoder(tables.bonds), 2, axis=0)),
             id=ids,
+            smiles=list(smiles) if smiles is not None else [chem.mol_to_smiles(m) for m in mols],
         )
         node_bounds = _bounds(tables.atom_counts)
         edge_bounds = _bounds(2 * tables.bond_counts)
         graph_bounds = torch.arange(len(mols) + 1)
         slices = {"x": node_bounds, "z": node_bounds, "edge_index": edge_bounds, "edge_attr": edge_bounds,
-                  "id": graph_bounds}
+                  "id": graph_bounds, "smiles": graph_bounds}
         if self.gasteiger:
             data.charge = torch.from_numpy(np.concatenate(charges))
             slices["charge"] = node_bounds

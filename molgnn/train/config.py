@@ -1,0 +1,71 @@
+"""The typed training configuration; unknown keys are rejected, the resolved config is saved."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULERS = ("none", "cosine", "plateau", "step")
+SPLITS = ("random", "scaffold", "stratified")
+MONITORS = ("auto", "loss", "roc_auc", "pr_auc", "mae")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run besides the data and the model's own arguments.
+
+    ``monitor`` is the validation metric for early stopping and for keeping the best weights:
+    ``auto`` is ``roc_auc`` for classification and ``mae`` for regression (for several targets,
+    the mean over targets of MAE divided by the target's standard deviation, so that targets in
+    different units count equally).
+    """
+
+    model: str = "cgcnn"
+    model_args: dict = field(default_factory=dict)
+    epochs: int = 50
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: str = "adamw"
+    scheduler: str = "none"
+    grad_clip: float = 5.0
+    patience: int = 20
+    monitor: str = "auto"
+    pos_weight: bool = False
+    split: str = "random"
+    split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    seed: int = 0
+
+    def __post_init__(self):
+        for name, value, choices in [("optimizer", self.optimizer, OPTIMIZERS), ("scheduler", self.scheduler, SCHEDULERS),
+                                     ("split", self.split, SPLITS), ("monitor", self.monitor, MONITORS)]:
+            if value not in choices:
+                raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+        self.split_fractions = tuple(float(f) for f in self.split_fractions)
+        if len(self.split_fractions) != 3 or abs(sum(self.split_fractions) - 1) > 1e-6:
+            raise ValueError(f"split_fractions must be three numbers summing to 1, got {self.split_fractions}")
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown training config key(s) {unknown}; valid: {sorted(known)}")
+        return cls(**values)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> TrainConfig:
+        """Read a JSON (or TOML, by extension) config file."""
+        path = Path(path)
+        if path.suffix == ".toml":
+            import tomllib
+
+            return cls.from_dict(tomllib.loads(path.read_text()))
+        return cls.from_dict(json.loads(path.read_text()))
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(asdict(self)))
