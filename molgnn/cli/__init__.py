@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from molgnn import __version__
-from molgnn.cli import datasets, featurize
+from molgnn.cli import datasets, evaluate, featurize, predict, train
 
-VERBS = {"datasets": datasets, "featurize": featurize}
+VERBS = {"datasets": datasets, "featurize": featurize, "train": train, "evaluate": evaluate, "predict": predict}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,16 +16,24 @@ from molgnn.featurize.molecule import MoleculeFeaturizer
 
 def add_parser(verbs, name: str) -> None:
     parser = verbs.add_parser(name, help="featurize a dataset (cached) and print its summary")
-    parser.add_argument("data", nargs="?", help="registered name, CGCNN folder, CSV of SMILES, or one CIF file")
+    dataset_arguments(parser, optional=True)
     parser.add_argument("--smiles", help="featurize this one SMILES instead of a dataset")
+    parser.add_argument("--strict", action="store_true", help="fail if any record is rejected")
+    parser.add_argument("--rebuild", action="store_true", help="ignore an existing cache entry")
+
+
+def dataset_arguments(parser, optional: bool = False, featurizer_flags: bool = True) -> None:
+    """The arguments that name a dataset and its featurizer (shared by featurize, train, evaluate)."""
+    parser.add_argument("data", nargs="?" if optional else None,
+                        help="registered name, CGCNN folder, CSV of SMILES" + (", or one CIF file" if optional else ""))
     parser.add_argument("--data-dir", help="folder of the registered datasets' files (default: $MOLGNN_DATA_DIR)")
     parser.add_argument("--cache-dir", help="processed-dataset cache (default: $MOLGNN_CACHE_DIR or ~/.cache/molgnn)")
     parser.add_argument("--workers", type=int, help="featurization processes (default: all cores)")
-    parser.add_argument("--strict", action="store_true", help="fail if any record is rejected")
-    parser.add_argument("--rebuild", action="store_true", help="ignore an existing cache entry")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="loader option, VALUE as JSON when it parses (e.g. pressures=[0.1,1] gas=N2)")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    if not featurizer_flags:
+        return
     molecules = parser.add_argument_group("molecule featurizer")
     molecules.add_argument("--gasteiger", action="store_true", help="add Gasteiger partial charges")
     molecules.add_argument("--fingerprint-bits", type=int, default=0, help="add a Morgan fingerprint of this length")
@@ -36,6 +44,21 @@ def add_parser(verbs, name: str) -> None:
     crystals.add_argument("--element-features", default="cgcnn", help="'cgcnn' or the path of an atom_init.json")
     crystals.add_argument("--isolated", choices=ISOLATED_POLICIES, default="error",
                           help="atom without neighbours in the cutoff: reject the structure or keep the atom")
+
+
+def options_from_args(args) -> dict:
+    return _options(args.option)
+
+
+def load_from_args(args, strict: bool = False, rebuild: bool = False):
+    """The dataset that the parsed ``dataset_arguments`` describe, featurized as the flags say."""
+    spec = resolve_spec(args.data, args.data_dir, options_from_args(args))
+    if spec.loader == "smiles_csv":
+        featurizer = MoleculeFeaturizer(gasteiger=args.gasteiger, fingerprint_bits=args.fingerprint_bits)
+    else:
+        featurizer = _crystal_featurizer(args, has_charges=spec.loader == "crafted726")
+    return load_dataset(args.data, args.data_dir, featurizer, options_from_args(args), args.cache_dir,
+                        args.workers, strict, progress=not args.json, rebuild=rebuild)
 
 
 def _options(pairs: list[str]) -> dict:
@@ -68,13 +91,7 @@ def run(args) -> int:
         graph = _crystal_featurizer(args, has_charges=args.charges == "cif")(args.data)
         print(graph)
         return 0
-    spec = resolve_spec(args.data, args.data_dir, _options(args.option))
-    if spec.loader == "smiles_csv":
-        featurizer = MoleculeFeaturizer(gasteiger=args.gasteiger, fingerprint_bits=args.fingerprint_bits)
-    else:
-        featurizer = _crystal_featurizer(args, has_charges=spec.loader == "crafted726")
-    dataset = load_dataset(args.data, args.data_dir, featurizer, _options(args.option), args.cache_dir,
-                           args.workers, args.strict, progress=not args.json, rebuild=args.rebuild)
+    dataset = load_from_args(args, args.strict, args.rebuild)
     summary = dataset.summary()
     if args.json:
         print(json.dumps(summary))

@@ -219,15 +219,40 @@ def _binary(y: np.ndarray) -> bool:
 def _featurize_chunk(featurizer, inputs: list, ids: list[str], y: np.ndarray, out: Path) -> int:
     """Featurize one chunk, attach labels and write it atomically; returns the records handled."""
     graphs, rejects = featurizer.featurize_many(inputs, ids)
-    if len(graphs):
-        row = {record_id: i for i, record_id in enumerate(ids)}
-        labels = torch.from_numpy(y[[row[i] for i in graphs.ids]].astype(np.float32))
-        graphs.data.y = labels
-        graphs.data.y_mask = ~torch.isnan(labels)
-        graphs.slices["y"] = graphs.slices["y_mask"] = torch.arange(len(graphs) + 1)
+    attach_labels(graphs, ids, y)
     piece = {"data": graphs.data.to_dict(), "slices": graphs.slices, "rejects": [[e.input_id, e.reason] for e in rejects]}
     _atomic_save(piece, out)
     return len(ids)
+
+
+def attach_labels(graphs: Collated, ids: list[str], y: np.ndarray) -> None:
+    """Give each graph its row of ``y`` (``[len(ids), T]``, NaN = missing) as ``y`` and ``y_mask``."""
+    if not len(graphs):
+        return
+    row = {record_id: i for i, record_id in enumerate(ids)}
+    labels = torch.from_numpy(y[[row[i] for i in graphs.ids]].astype(np.float32))
+    graphs.data.y = labels
+    graphs.data.y_mask = ~torch.isnan(labels)
+    graphs.slices["y"] = graphs.slices["y_mask"] = torch.arange(len(graphs) + 1)
+
+
+def dataset_from_inputs(inputs: list, y: np.ndarray, featurizer, ids: list[str] | None = None,
+                        targets: list[str] | None = None, task: str | None = None, name: str = "inputs") -> GraphDataset:
+    """An in-memory ``GraphDataset`` of SMILES / CIF paths / structures with labels ``y`` (NaN = missing).
+
+    Rejected inputs are listed in ``dataset.rejects``; nothing is cached on disk.
+    """
+    y = np.asarray(y, dtype=float).reshape(len(inputs), -1)
+    ids = [str(i) for i in range(len(inputs))] if ids is None else [str(i) for i in ids]
+    graphs, rejects = featurizer.featurize_many(inputs, ids)
+    if not len(graphs):
+        raise DatasetBuildError(f"{name}: no input could be featurized, e.g. {rejects[0] if rejects else 'none given'}")
+    attach_labels(graphs, ids, y)
+    targets = targets or [f"target_{k}" for k in range(y.shape[1])]
+    meta = {"name": name, "task": infer_task(task, y), "targets": targets, "units": {t: "" for t in targets},
+            "featurizer": featurizer.config(), "rejects": [[e.input_id, e.reason] for e in rejects], "excluded": [],
+            "source": {"loader": "memory"}}
+    return GraphDataset(graphs, meta, transform=featurizer.expand)
 
 
 def _collated(piece: dict) -> Collated:

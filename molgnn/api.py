@@ -1,0 +1,163 @@
+"""The notebook face of molgnn: a scikit-learn shaped estimator over SMILES or crystal structures.
+
+    from molgnn.api import GNNEstimator
+    est = GNNEstimator(model="hybrid", epochs=30).fit(smiles_train, labels_train)   # NaN = missing
+    est.predict_proba(smiles_test); est.score(smiles_test, labels_test); est.save("runs/sider")
+    GNNEstimator.load("runs/sider").predict(["CCO"])
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from molgnn.data.build import dataset_from_inputs
+from molgnn.data.splits import Split
+from molgnn.featurize.crystal import CrystalFeaturizer
+from molgnn.featurize.molecule import MoleculeFeaturizer
+from molgnn.train.checkpoint import load_run
+from molgnn.train.config import TrainConfig
+from molgnn.train.predict import predict_inputs
+from molgnn.train.targets import is_classification
+from molgnn.train.trainer import train
+
+
+def _input_kind(inputs: list) -> str:
+    first = inputs[0]
+    if isinstance(first, Path) or (isinstance(first, str) and first.lower().endswith(".cif")):
+        return "crystals"
+    if hasattr(first, "lattice") and hasattr(first, "frac_coords"):
+        return "crystals"
+    return "molecules"
+
+
+class GNNEstimator:
+    """Fit / predict / score / save / load a molgnn model; ``__init__`` only stores its arguments.
+
+    Args:
+        model: a registered model name, or ``"auto"`` (``hybrid`` for molecules, ``cgcnn`` for crystals).
+        task: ``"auto"`` (binary labels -> classification), ``"multilabel"``, ``"binary"``,
+            ``"regression"`` or ``"multiregression"``.
+        featurizer: a featurizer; default ``MoleculeFeaturizer(fingerprint_bits=2048)`` or
+            ``CrystalFeaturizer(charges="none")``.
+        validation_fraction: part of the training data held out for early stopping.
+        run_dir: where the run is written (default: a temporary folder; ``save`` copies it).
+        epochs, batch_size, lr, weight_decay, patience, seed, model_args: see ``TrainConfig``.
+
+    Fitted attributes: ``run_`` (the loaded run), ``task_``, ``targets_``, ``rejects_``, ``run_dir_``.
+    """
+
+    def __init__(self, model: str = "auto", task: str = "auto", featurizer=None, epochs: int = 50,
+                 batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 20,
+                 validation_fraction: float = 0.1, seed: int = 0, model_args: dict | None = None,
+                 run_dir: str | Path | None = None, device: str | None = None, progress: bool = False):
+        self.model = model
+        self.task = task
+        self.featurizer = featurizer
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.seed = seed
+        self.model_args = model_args
+        self.run_dir = run_dir
+        self.device = device
+        self.progress = progress
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {name: getattr(self, name) for name in self.__init__.__code__.co_varnames[1:self.__init__.__code__.co_argcount]}
+
+    def set_params(self, **params) -> GNNEstimator:
+        for name, value in params.items():
+            if name not in self.get_params():
+                raise ValueError(f"invalid parameter {name!r} for GNNEstimator")
+            setattr(self, name, value)
+        return self
+
+    def fit(self, X: list, y, target_names: list[str] | None = None) -> GNNEstimator:
+        """Train on inputs ``X`` (SMILES, CIF paths or pymatgen Structures) and labels ``y`` ([n] or [n, T], NaN = missing)."""
+        X = list(X)
+        kind = _input_kind(X)
+        featurizer = self.featurizer or (MoleculeFeaturizer(fingerprint_bits=2048) if kind == "molecules"
+                                         else CrystalFeaturizer(charges="none"))
+        task = None if self.task == "auto" else self.task
+        dataset = dataset_from_inputs(X, np.asarray(y, dtype=float), featurizer, targets=target_names, task=task,
+                                      name="fit")
+        model = self.model if self.model != "auto" else ("hybrid" if kind == "molecules" else "cgcnn")
+        if model == "hybrid" and not getattr(featurizer, "fingerprint_bits", 0):
+            model = "attentivefp"
+        rng = np.random.default_rng(self.seed)
+        order = rng.permutation(len(dataset))
+        n_val = max(1, int(round(self.validation_fraction * len(dataset))))
+        split = Split(np.sort(order[n_val:]), np.sort(order[:n_val]), np.array([], dtype=int), "random", self.seed,
+                      (1 - self.validation_fraction, self.validation_fraction, 0.0))
+        config = TrainConfig(model=model, model_args=dict(self.model_args or {}), epochs=self.epochs,
+                             batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
+                             patience=self.patience, seed=self.seed)
+        self.run_dir_ = Path(self.run_dir) if self.run_dir else Path(tempfile.mkdtemp(prefix="molgnn-run-"))
+        train(dataset, self.run_dir_, config, split=split, resume=False, progress=self.progress, device=self.device)
+        self._set_run(self.run_dir_)
+        self.rejects_ = dataset.rejects
+        return self
+
+    def _set_run(self, run_dir: Path) -> None:
+        self.run_ = load_run(run_dir, self.device or "cpu")
+        self.run_dir_ = Path(run_dir)
+        self.task_ = self.run_.task
+        self.targets_ = self.run_.targets
+
+    def _predict_frame(self, X):
+        if not hasattr(self, "run_"):
+            raise RuntimeError("this GNNEstimator is not fitted yet; call fit() or GNNEstimator.load()")
+        frame = predict_inputs(self.run_, list(X), device=self.device or "cpu")
+        bad = frame[frame["status"] != "ok"]
+        if len(bad):
+            warnings.warn(f"{len(bad)} input(s) could not be featurized and predict NaN, "
+                          f"e.g. {bad['id'].iloc[0]}: {bad['status'].iloc[0]}", stacklevel=3)
+        return frame.iloc[:, 2:].to_numpy()
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probabilities per label ``[n, T]`` (classification runs only)."""
+        if not is_classification(self.run_.task if hasattr(self, "run_") else "regression"):
+            raise AttributeError("predict_proba is only available for classification")
+        return self._predict_frame(X)
+
+    def predict(self, X) -> np.ndarray:
+        """Values in the targets' units (regression) or 0/1 labels at the tuned thresholds (classification).
+
+        A single target gives a 1-D array.
+        """
+        values = self._predict_frame(X)
+        if is_classification(self.task_):
+            thresholds = np.asarray(self.run_.info.get("thresholds", 0.5))
+            values = np.where(np.isnan(values), np.nan, (values >= thresholds).astype(float))
+        return values[:, 0] if values.shape[1] == 1 else values
+
+    def score(self, X, y) -> float:
+        """Mean ROC-AUC over labels (classification) or mean R² over targets (regression), on observed labels."""
+        from molgnn.train.metrics import classification_metrics, regression_metrics
+
+        truth = np.asarray(y, dtype=float).reshape(len(X), -1)
+        predicted = self._predict_frame(X)
+        if is_classification(self.task_):
+            return float(classification_metrics(truth, predicted, self.targets_)["roc_auc"])
+        return float(regression_metrics(truth, predicted, self.targets_)["r2"])
+
+    def save(self, path: str | Path) -> Path:
+        """Copy the run folder to ``path`` (a self-describing run folder, usable by ``molgnn predict``)."""
+        path = Path(path)
+        if path.resolve() != self.run_dir_.resolve():
+            shutil.copytree(self.run_dir_, path, dirs_exist_ok=True)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | None = None) -> GNNEstimator:
+        estimator = cls(run_dir=path, device=device)
+        estimator._set_run(Path(path))
+        return estimator

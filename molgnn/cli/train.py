@@ -1,0 +1,54 @@
+"""``molgnn train DATA --model NAME``: train a model into a run folder and print its metrics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from molgnn.cli.featurize import dataset_arguments, load_from_args
+from molgnn.models.registry import MODELS
+from molgnn.train.config import OPTIMIZERS, SCHEDULERS, SPLITS, TrainConfig
+from molgnn.train.trainer import train
+
+
+def add_parser(verbs, name: str) -> None:
+    parser = verbs.add_parser(name, help="train a model on a dataset into a run folder")
+    dataset_arguments(parser)
+    parser.add_argument("--out", required=True, help="run folder (an interrupted run resumes there)")
+    parser.add_argument("--config", help="JSON/TOML training config; unknown keys are rejected; flags override it")
+    parser.add_argument("--model", choices=list(MODELS), help="model name (default cgcnn)")
+    parser.add_argument("--model-args", type=json.loads, help='model arguments as JSON, e.g. \'{"hidden": 128}\'')
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--weight-decay", type=float)
+    parser.add_argument("--optimizer", choices=OPTIMIZERS)
+    parser.add_argument("--scheduler", choices=SCHEDULERS)
+    parser.add_argument("--patience", type=int, help="early stopping patience in epochs")
+    parser.add_argument("--split", choices=SPLITS)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--pos-weight", action="store_true", default=None, help="weight positives per label")
+    parser.add_argument("--no-resume", action="store_true", help="start over even if the run folder has a run")
+
+
+def run(args) -> int:
+    values = TrainConfig.from_file(args.config).to_dict() if args.config else {}
+    for key in ("model", "model_args", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "scheduler",
+                "patience", "split", "seed", "pos_weight"):
+        if getattr(args, key) is not None:
+            values[key] = getattr(args, key)
+    config = TrainConfig.from_dict(values)
+    if config.model == "hybrid" and not args.fingerprint_bits:
+        args.fingerprint_bits = 2048
+    dataset = load_from_args(args)
+    metrics = train(dataset, Path(args.out), config, resume=not args.no_resume, progress=not args.json)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        for split in ("val", "test"):
+            if split in metrics:
+                shown = {k: v for k, v in metrics[split].items() if not isinstance(v, (dict, list))}
+                print(f"{split}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                               for k, v in shown.items()))
+        print(f"run folder: {args.out}")
+    return 0

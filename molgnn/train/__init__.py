@@ -1,0 +1,1 @@
+"""Training engines: the training loop, metrics, plots and checkpoints."""

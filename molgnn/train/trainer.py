@@ -1,0 +1,199 @@
+"""The single-process training loop: seeded, early-stopped, logged, resumable.
+
+Every epoch starts from ``torch.manual_seed(f(seed, epoch))`` and shuffles with a generator
+seeded the same way, so an epoch's result depends only on the state at its start: a run resumed
+from ``last.pt`` (written atomically after every epoch) continues exactly as if it had never
+stopped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import torch
+from torch_geometric.loader import DataLoader
+from tqdm.auto import tqdm
+
+from molgnn.data.dataset import GraphDataset
+from molgnn.data.splits import Split, make_split
+from molgnn.models.registry import build_model, model_entry
+from molgnn.train import checkpoint
+from molgnn.train.config import TrainConfig
+from molgnn.train.evaluate import evaluate_split, monitor_value, predict_batches
+from molgnn.train.targets import TargetScaler, is_classification, masked_loss, positive_weights
+
+LAST = "last.pt"
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split: Split | None = None,
+          resume: bool = True, progress: bool = True, device: str | torch.device | None = None) -> dict:
+    """Train ``config.model`` on ``dataset`` into ``run_dir``; returns the final metrics.
+
+    The run folder receives ``config.json`` (resolved config), ``split.json``, ``log.csv`` and
+    ``log.json`` (one row per epoch), ``weights.pt`` + ``run.json`` (the best model, see
+    ``molgnn.train.checkpoint``), ``metrics.json`` and plots. With ``resume`` an interrupted run
+    continues from its last completed epoch; a finished run is not trained again.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    device = torch.device(device) if device is not None else default_device()
+    (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
+    if resume and (run_dir / "metrics.json").exists():
+        return json.loads((run_dir / "metrics.json").read_text())
+
+    split = _resolve_split(dataset, run_dir, config, split, resume)
+    task = dataset.task
+    labels = dataset.labels
+    scaler = TargetScaler.fit(labels[torch.as_tensor(split.train)], task)
+    pos_weight = positive_weights(labels[torch.as_tensor(split.train)]).to(device) \
+        if config.pos_weight and is_classification(task) else None
+    model_args = _model_args(dataset, config)
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, **model_args).to(device)
+    optimizer = _optimizer(model, config)
+    maximize = _monitor(config, task) in ("roc_auc", "pr_auc")
+    scheduler = _scheduler(optimizer, config, maximize)
+    state = {"epoch": 0, "best": None, "bad_epochs": 0, "history": []}
+    if resume and (run_dir / LAST).exists():
+        saved = torch.load(run_dir / LAST, map_location=device, weights_only=True)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(saved["scheduler"])
+        state = saved["state"]
+
+    train_set, val_set = dataset[torch.as_tensor(split.train)], dataset[torch.as_tensor(split.val)]
+    info = {"model": {"name": config.model, "args": model_args}, "featurizer": dataset.meta["featurizer"],
+            "task": task, "targets": dataset.targets, "units": dataset.units, "scaler": scaler.to_dict(),
+            "dataset": {"name": dataset.meta["name"], "source": dataset.meta.get("source")},
+            "split": split.to_dict(dataset.ids), "train_config": config.to_dict()}
+    bar = tqdm(range(state["epoch"], config.epochs), initial=state["epoch"], total=config.epochs, unit="epoch",
+               desc=f"train {config.model}", disable=not progress)
+    for epoch in bar:
+        torch.manual_seed(config.seed * 100_003 + epoch)
+        generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+        loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, generator=generator)
+        train_loss = _train_epoch(model, loader, optimizer, task, scaler, pos_weight, config.grad_clip, device)
+        val_true, val_pred, val_loss = predict_batches(model, DataLoader(val_set, batch_size=config.batch_size),
+                                                       task, scaler, device)
+        value = monitor_value(_monitor(config, task), task, val_true, val_pred, val_loss, scaler)
+        if config.scheduler == "plateau":
+            scheduler.step(value)
+        elif scheduler is not None:
+            scheduler.step()
+        improved = state["best"] is None or (value > state["best"] if maximize else value < state["best"])
+        if improved:
+            state["best"], state["bad_epochs"] = value, 0
+            info["weights_sha256"] = checkpoint.save_weights(run_dir, model)
+            info["best_epoch"] = epoch + 1
+            checkpoint.save_info(run_dir, info)
+        else:
+            state["bad_epochs"] += 1
+        state["epoch"] = epoch + 1
+        state["history"].append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
+                                 f"val_{_monitor(config, task)}": value, "lr": optimizer.param_groups[0]["lr"]})
+        _save_last(run_dir, model, optimizer, scheduler, state)
+        _write_log(run_dir, state["history"])
+        bar.set_postfix(train_loss=f"{train_loss:.4f}", val=f"{value:.4f}")
+        if state["bad_epochs"] >= config.patience:
+            break
+    bar.close()
+
+    run = checkpoint.load_run(run_dir, device)
+    metrics = evaluate_split(run, dataset, split, run_dir, state["history"], config.batch_size, device)
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    return metrics
+
+
+def _monitor(config: TrainConfig, task: str) -> str:
+    if config.monitor != "auto":
+        return config.monitor
+    return "roc_auc" if is_classification(task) else "mae"
+
+
+def _resolve_split(dataset: GraphDataset, run_dir: Path, config: TrainConfig, split: Split | None,
+                   resume: bool) -> Split:
+    saved = run_dir / "split.json"
+    if resume and saved.exists():
+        return Split.from_dict(json.loads(saved.read_text()), dataset.ids)
+    if split is None:
+        y = dataset.labels.numpy() if is_classification(dataset.task) else None
+        split = make_split(config.split, len(dataset), smiles=dataset.smiles, y=y, fractions=config.split_fractions,
+                           seed=config.seed)
+    saved.write_text(json.dumps(split.to_dict(dataset.ids)))
+    return split
+
+
+def _model_args(dataset: GraphDataset, config: TrainConfig) -> dict:
+    _, fixed, kind, needs_fp = model_entry(config.model)
+    if kind != dataset.kind:
+        raise ValueError(f"model {config.model!r} is for {kind}, but dataset {dataset.meta['name']!r} holds {dataset.kind}")
+    sample = dataset[0]
+    args = {"node_dim": sample.x.shape[1], "edge_dim": sample.edge_attr.shape[1], "out_dim": len(dataset.targets)}
+    if fixed.get("charge") and "charge" not in sample:
+        raise ValueError(f"model {config.model!r} needs partial charges: featurize with charges='cif'")
+    if needs_fp:
+        if "fp" not in sample:
+            raise ValueError(f"model {config.model!r} needs fingerprints: featurize with fingerprint_bits > 0")
+        args["fp_dim"] = sample.fp.shape[1]
+    return {**args, **config.model_args}
+
+
+def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+    cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
+    return cls(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+
+def _scheduler(optimizer, config: TrainConfig, maximize: bool):
+    if config.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    if config.scheduler == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(config.epochs // 3, 1), gamma=0.1)
+    if config.scheduler == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max" if maximize else "min",
+                                                          patience=max(config.patience // 3, 1))
+    return None
+
+
+def _train_epoch(model, loader, optimizer, task: str, scaler: TargetScaler, pos_weight, grad_clip: float,
+                 device) -> float:
+    model.train()
+    total, count = 0.0, 0
+    for batch in loader:
+        batch = batch.to(device)
+        optimizer.zero_grad()
+        loss = masked_loss(task, model(batch), scaler.scale(batch.y), batch.y_mask, pos_weight)
+        loss.backward()
+        if grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+        total += loss.item() * batch.num_graphs
+        count += batch.num_graphs
+    return total / max(count, 1)
+
+
+def _save_last(run_dir: Path, model, optimizer, scheduler, state: dict) -> None:
+    payload = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+               "scheduler": scheduler.state_dict() if scheduler is not None else {}, "state": state}
+    temporary = run_dir / (LAST + ".tmp")
+    torch.save(payload, temporary)
+    os.replace(temporary, run_dir / LAST)
+
+
+def _write_log(run_dir: Path, history: list[dict]) -> None:
+    (run_dir / "log.json").write_text(json.dumps(history, indent=1))
+    with (run_dir / "log.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+
+
