@@ -78,8 +78,9 @@ def per_item_ms(seconds: list[float], items: int) -> dict:
     return {"median": statistics.median(runs), "min": min(runs), "max": max(runs), "items": items}
 
 
-def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 # ---------------------------------------------------------------------------------------- molecules
@@ -279,18 +280,22 @@ def bench_cache(name: str, data_dir: Path, repeats: int) -> dict:
 
 
 def build_peak_rss_in_subprocess(name: str, data_dir: Path) -> dict:
-    """Peak RSS (MB) of a fresh process that imports molgnn, then of one that also builds ``name``."""
-    prelude = "import torch; torch.set_num_threads(1); from molgnn.data import load_dataset"
-    figures = {}
+    """Peak RSS (MB) of a fresh process after importing molgnn, and after it also built ``name``.
+
+    The child reports its own high-water mark (``VmHWM``). Its ``ru_maxrss``, and so this
+    process's ``RUSAGE_CHILDREN``, would not do: Linux carries the parent's peak RSS over the
+    fork and exec into the child's ``ru_maxrss``.
+    """
+    hwm = "print(next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')))"
     with tempfile.TemporaryDirectory(prefix="molgnn-bench-") as cache:
-        build = f"load_dataset({name!r}, data_dir={str(data_dir)!r}, cache_dir={cache!r}, workers=1, progress=False)"
-        # RUSAGE_CHILDREN reports the largest child so far, so the smaller (import-only) child goes first.
-        for label, code in (("import_only", prelude), (f"{name}_build", f"{prelude}; {build}")):
-            subprocess.run([sys.executable, "-c", code], check=True)
-            figures[f"{label}_subprocess"] = peak_rss_mb(resource.RUSAGE_CHILDREN)
-    print(f"peak RSS of a fresh process: {figures['import_only_subprocess']:.0f} MB after importing molgnn, "
-          f"{figures[f'{name}_build_subprocess']:.0f} MB building {name} (one process)", flush=True)
-    return figures
+        code = "; ".join([
+            "import torch", "torch.set_num_threads(1)", "from molgnn.data import load_dataset", hwm,
+            f"load_dataset({name!r}, data_dir={str(data_dir)!r}, cache_dir={cache!r}, workers=1, progress=False)", hwm])
+        done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    imported, built = (int(kb) / 1024 for kb in done.stdout.split()[-2:])
+    print(f"peak RSS of a fresh process: {imported:.0f} MB after importing molgnn, {built:.0f} MB after building "
+          f"{name} (one process)", flush=True)
+    return {"import_only_subprocess": imported, f"{name}_build_subprocess": built}
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -339,16 +344,18 @@ def main(argv=None) -> dict:
 
     smiles = pd.read_csv(args.data_dir / "molnet" / "tox21.csv", dtype=str, keep_default_na=False)["smiles"].tolist()
     mol = bench_molecules(smiles[: config["smiles"]], args.repeats)
-    rss["after_molecules"] = peak_rss_mb()
+    rss["after_molecules"], seconds = peak_rss_mb(), {"molecules": time.perf_counter() - began}
 
     cifs = sorted((args.data_dir / "crafted726" / "cif" / "DDEC").glob("*.cif"))[: config["cifs"]]
     cry = bench_crystals(cifs, config["baseline_sample"], args.data_dir / "cgcnn-sample" / "atom_init.json",
                          args.repeats)
-    rss["after_crystals"] = peak_rss_mb()
+    rss["after_crystals"], seconds["crystals"] = peak_rss_mb(), time.perf_counter() - began - sum(seconds.values())
 
     cache = {name: bench_cache(name, args.data_dir, args.repeats) for name in config["cache_sets"]}
     rss["after_cache"] = peak_rss_mb()
+    seconds["cache"] = time.perf_counter() - began - sum(seconds.values())
     rss.update(build_peak_rss_in_subprocess(config["cache_sets"][-1], args.data_dir))
+    seconds["subprocess"] = time.perf_counter() - began - sum(seconds.values())
 
     ms = {name: t["median"] for name, t in mol["timing"].items()}
     crystal_ms = {name: t["median"] for name, t in cry["timing"].items()}
@@ -374,7 +381,8 @@ def main(argv=None) -> dict:
                             ("molgnn_vs_from_smiles", "molgnn_fraction_of_parse_rate", "crystal_speedup_vs_cgcnn")}
     summary["goals_met"].update({f"cache_read_speedup:{name}": s >= GOALS["cache_read_speedup"]
                                  for name, s in summary["cache_read_speedup"].items()})
-    summary.update({"quick": args.quick, "repeats": args.repeats, "seconds": time.perf_counter() - began})
+    summary.update({"quick": args.quick, "repeats": args.repeats, "seconds": time.perf_counter() - began,
+                    "section_seconds": seconds})
 
     print(f"molgnn vs from_smiles: {summary['molgnn_vs_from_smiles']:.2f}x (goal >= 3); fraction of the RDKit "
           f"parse rate: {summary['molgnn_fraction_of_parse_rate']:.2f} (goal >= 0.4); crystals vs CGCNN: "

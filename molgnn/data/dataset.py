@@ -23,14 +23,18 @@ class GraphDataset(InMemoryDataset):
         self.data, self.slices = graphs.data, graphs.slices
         self.meta = meta
 
+    def _positions(self) -> list[int]:
+        """Positions in the stored graphs of this dataset's items (a view ``dataset[idx]`` holds a subset)."""
+        return list(self.indices())
+
     @property
     def ids(self) -> list[str]:
-        return list(self._data.id)
+        return [self._data.id[i] for i in self._positions()]
 
     @property
     def smiles(self) -> list[str] | None:
         """The SMILES of each graph (molecule datasets), else None."""
-        return list(self._data.smiles) if "smiles" in self._data else None
+        return [self._data.smiles[i] for i in self._positions()] if "smiles" in self._data else None
 
     @property
     def kind(self) -> str:
@@ -59,11 +63,11 @@ class GraphDataset(InMemoryDataset):
     @property
     def labels(self) -> torch.Tensor:
         """All targets as ``[len(self), T]`` float, NaN where missing."""
-        return self._data.y
+        return self._data.y[torch.as_tensor(self._positions(), dtype=torch.long)]
 
     def summary(self) -> dict:
         """Counts and label statistics, JSON-ready."""
-        y = self._data.y
+        y = self.labels
         observed = ~torch.isnan(y)
         summary = {
             "name": self.meta["name"],

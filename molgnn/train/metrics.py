@@ -15,11 +15,11 @@ from scipy.stats import spearmanr
 from sklearn.metrics import (
     average_precision_score,
     mean_absolute_error,
+    mean_squared_error,
     precision_recall_curve,
     precision_recall_fscore_support,
     r2_score,
     roc_auc_score,
-    root_mean_squared_error,
 )
 
 
@@ -114,9 +114,10 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, target_names: Seq
         varied = several and np.ptp(truth) > 0 and np.ptp(guess) > 0
         per_target[name] = {
             "mae": float(mean_absolute_error(truth, guess)) if some else None,
-            "rmse": float(root_mean_squared_error(truth, guess)) if some else None,
+            # sqrt of the MSE rather than root_mean_squared_error, which needs scikit-learn >= 1.4
+            "rmse": float(np.sqrt(mean_squared_error(truth, guess))) if some else None,
             "r2": float(r2_score(truth, guess)) if several else None,
-            "spearman": float(spearmanr(truth, guess).statistic) if varied else None,
+            "spearman": float(spearmanr(truth, guess)[0]) if varied else None,
             "n_observed": len(truth),
         }
     means = {score: _mean(s[score] for s in per_target.values()) for score in ("mae", "rmse", "r2", "spearman")}

@@ -1,0 +1,59 @@
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from molgnn.featurize.crystal import CrystalFeaturizer
+from molgnn.nn import CGCNNConv, ChargeEmbedding, EdgeUpdate, NeighborAttentionConv
+
+
+@pytest.fixture(scope="module")
+def mof(crafted):
+    featurizer = CrystalFeaturizer()
+    graph = featurizer(crafted / "ACOLIP.cif")
+    graph.h = torch.randn(graph.num_nodes, 16, generator=torch.Generator().manual_seed(0))
+    return graph
+
+
+def _permuted(graph):
+    """The same graph with its atoms renumbered."""
+    order = torch.randperm(graph.num_nodes, generator=torch.Generator().manual_seed(1))
+    inverse = torch.empty_like(order)
+    inverse[order] = torch.arange(graph.num_nodes)
+    return order, graph.h[order], inverse[graph.edge_index]
+
+
+@pytest.mark.parametrize("layer", [CGCNNConv(16, 41), NeighborAttentionConv(16, 41, heads=4)], ids=repr)
+def test_node_convolutions_shapes_repr_and_permutation_equivariance(layer, mof):
+    layer.eval()
+    out = layer(mof.h, mof.edge_index, mof.edge_attr)
+    assert out.shape == (mof.num_nodes, 16) and torch.isfinite(out).all()
+    assert repr(layer).startswith(type(layer).__name__ + "(16, edge_dim=41")
+    order, h, edge_index = _permuted(mof)
+    assert torch.allclose(layer(h, edge_index, mof.edge_attr), out[order], atol=1e-5)
+    layer.reset_parameters()
+
+
+def test_edge_update_shapes_and_equivariance(mof):
+    layer = EdgeUpdate(16, 41).eval()
+    out = layer(mof.h, mof.edge_index, mof.edge_attr)
+    assert out.shape == mof.edge_attr.shape and repr(layer) == "EdgeUpdate(16, edge_dim=41)"
+    _, h, edge_index = _permuted(mof)
+    assert torch.allclose(layer(h, edge_index, mof.edge_attr), out, atol=1e-5)  # edges keep their order
+
+
+def test_charge_embedding_depends_on_charge():
+    layer = ChargeEmbedding(8)
+    out = layer(torch.tensor([-1.0, 0.0, 1.0]))
+    assert out.shape == (3, 8) and not torch.allclose(out[0], out[2]) and repr(layer) == "ChargeEmbedding(8)"
+
+
+def test_attention_rejects_indivisible_heads():
+    with pytest.raises(ValueError, match="divisible"):
+        NeighborAttentionConv(10, 4, heads=4)
+
+
+def test_batched_graphs_do_not_interact(mof):
+    layer = CGCNNConv(16, 41).eval()
+    single = layer(mof.h, mof.edge_index, mof.edge_attr)
+    batch = Batch.from_data_list([mof, mof])
+    assert torch.allclose(layer(batch.h, batch.edge_index, batch.edge_attr)[: mof.num_nodes], single, atol=1e-6)

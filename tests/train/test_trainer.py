@@ -1,0 +1,125 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from molgnn.data.build import dataset_from_inputs, load_dataset
+from molgnn.featurize.molecule import MoleculeFeaturizer
+from molgnn.train import trainer
+from molgnn.train.checkpoint import CheckpointError, load_run
+from molgnn.train.config import TrainConfig
+from molgnn.train.predict import predict_inputs
+
+
+@pytest.fixture(scope="module")
+def sider(data_dir):
+    frame = pd.read_csv(data_dir / "molnet" / "sider.csv").iloc[:160]
+    return dataset_from_inputs(frame["smiles"].tolist(), frame.iloc[:, 1:].to_numpy(),
+                               MoleculeFeaturizer(fingerprint_bits=256), targets=list(frame.columns[1:]), name="sider160")
+
+
+@pytest.fixture(scope="module")
+def crafted_small(data_dir, tmp_path_factory):
+    dataset = load_dataset("crafted726", data_dir=data_dir, cache_dir=tmp_path_factory.mktemp("cache"), workers=2,
+                           progress=False)
+    return dataset[torch.arange(60)]
+
+
+def _config(**overrides):
+    values = dict(model="gine", model_args={"hidden": 32, "layers": 2}, epochs=4, batch_size=32, seed=3,
+                  patience=50)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def test_same_seed_same_metrics_and_loss_falls(sider, tmp_path):
+    first = trainer.train(sider, tmp_path / "a", _config(), progress=False)
+    second = trainer.train(sider, tmp_path / "b", _config(), progress=False)
+    assert first == second
+    history = json.loads((tmp_path / "a" / "log.json").read_text())
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert (tmp_path / "a" / "plots" / "roc.png").exists() and (tmp_path / "a" / "log.csv").exists()
+    assert 0 <= first["test"]["roc_auc"] <= 1 and "test_tuned_threshold" in first
+
+
+def test_resume_equals_uninterrupted(sider, tmp_path, monkeypatch):
+    whole = trainer.train(sider, tmp_path / "whole", _config(), progress=False)
+    real = trainer._train_epoch
+    calls = []
+
+    def crash_on_third(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(trainer, "_train_epoch", crash_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(sider, tmp_path / "cut", _config(), progress=False)
+    monkeypatch.setattr(trainer, "_train_epoch", real)
+    resumed = trainer.train(sider, tmp_path / "cut", _config(), progress=False)
+    assert resumed == whole
+    log = json.loads((tmp_path / "cut" / "log.json").read_text())
+    assert [row["epoch"] for row in log] == [1, 2, 3, 4]
+
+
+def test_checkpoint_round_trip_and_broken_files(sider, tmp_path):
+    trainer.train(sider, tmp_path / "run", _config(epochs=2), progress=False)
+    run = load_run(tmp_path / "run")
+    smiles = ["CCO", "c1ccccc1", "not a smiles"]
+    first = predict_inputs(run, smiles)
+    again = predict_inputs(load_run(tmp_path / "run"), smiles)
+    pd.testing.assert_frame_equal(first, again)
+    assert first["status"].tolist()[:2] == ["ok", "ok"] and "syntax" in first["status"][2]
+    assert first.iloc[2, 2:].isna().all() and len(first) == 3
+    weights = tmp_path / "run" / "weights.pt"
+    weights.write_bytes(weights.read_bytes()[:-100])
+    with pytest.raises(CheckpointError, match="checksum"):
+        load_run(tmp_path / "run")
+    (tmp_path / "run" / "run.json").write_text("{")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_run(tmp_path / "run")
+
+
+def test_version_mismatch_warns(sider, tmp_path):
+    trainer.train(sider, tmp_path / "run", _config(epochs=1), progress=False)
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    info["molgnn_version"] = "0.0.1"
+    (tmp_path / "run" / "run.json").write_text(json.dumps(info))
+    with pytest.warns(UserWarning, match="saved by molgnn 0.0.1"):
+        load_run(tmp_path / "run")
+
+
+@pytest.mark.parametrize("model", ["attentivefp", "hybrid"])
+def test_molecule_models_learn(model, sider, tmp_path):
+    trainer.train(sider, tmp_path, _config(model=model, model_args={"hidden": 32}, epochs=5, lr=3e-3), progress=False)
+    history = json.loads((tmp_path / "log.json").read_text())
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["cgcnn", "edge", "attention", "charge", "edge_attention_charge"])
+def test_crystal_models_learn_co2_uptake(model, crafted_small, tmp_path):
+    metrics = trainer.train(crafted_small, tmp_path, _config(model=model, model_args={"hidden": 32, "layers": 2},
+                                                             epochs=6, batch_size=8, lr=3e-3), progress=False)
+    history = json.loads((tmp_path / "log.json").read_text())
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert set(metrics["test"]["per_target"]) == {"CO2_298K_1bar"} and (tmp_path / "plots" / "parity.png").exists()
+    assert json.loads((tmp_path / "run.json").read_text())["units"] == {"CO2_298K_1bar": "mmol/g"}
+
+
+def test_wrong_model_for_data_is_refused(sider, tmp_path):
+    with pytest.raises(ValueError, match="for crystals"):
+        trainer.train(sider, tmp_path, _config(model="cgcnn"), progress=False)
+    with pytest.raises(ValueError, match="unknown training config key"):
+        TrainConfig.from_dict({"epochs": 3, "learning_rate": 0.1})
+
+
+def test_scaffold_and_stratified_splits_are_saved(sider, tmp_path):
+    for method in ("scaffold", "stratified"):
+        trainer.train(sider, tmp_path / method, _config(split=method, epochs=1), progress=False)
+        saved = json.loads((tmp_path / method / "split.json").read_text())
+        assert saved["method"] == method and len(saved["train"]) + len(saved["val"]) + len(saved["test"]) == len(sider)
+        assert np.isin(saved["test"], sider.ids).all()
