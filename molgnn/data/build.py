@@ -32,7 +32,7 @@ from molgnn.featurize.collated import Collated
 from molgnn.featurize.crystal import CrystalFeaturizer
 from molgnn.featurize.molecule import MoleculeFeaturizer
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CHUNK_SIZE = {"molecules": 2048, "crystals": 16}
 
 
@@ -52,6 +52,13 @@ class DatasetSpec:
 
     def read(self) -> RecordSet:
         return LOADERS[self.loader](self.path, **self.options)
+
+    def source_paths(self) -> list[Path]:
+        """The files and folders the loader reads (their sizes and times key the cache)."""
+        if self.loader == "crafted726":
+            charges = self.options.get("charges", "DDEC")
+            return [self.path / "cif" / charges, self.path / "isotherms", self.path / "structurally_inconsistent_MOFs.txt"]
+        return [self.path]
 
 
 def resolve_spec(data: str | Path, data_dir: str | Path | None = None, options: dict | None = None) -> DatasetSpec:
@@ -139,7 +146,7 @@ def cache_key(spec: DatasetSpec, featurizer) -> str:
         "schema": SCHEMA_VERSION,
         "loader": spec.loader,
         "options": spec.options,
-        "files": _fingerprint(spec.path),
+        "files": [_fingerprint(p) for p in spec.source_paths()],
         "featurizer": featurizer.config(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
@@ -198,7 +205,7 @@ def _build(spec: DatasetSpec, featurizer, folder: Path, workers: int | None, pro
         "schema": SCHEMA_VERSION,
     }
     _write_report(folder / "rejects.csv", rejects, records.excluded)
-    _atomic_save({"data": graphs.data.to_dict(), "slices": graphs.slices}, folder / "graphs.pt")
+    _atomic_save({"data": _pack_strings(graphs.data.to_dict()), "slices": graphs.slices}, folder / "graphs.pt")
     (folder / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
     shutil.rmtree(parts)
 
@@ -261,6 +268,20 @@ def _collated(piece: dict) -> Collated:
     return Collated(Data.from_dict(piece["data"]), piece["slices"])
 
 
+_SEPARATOR = "\x1f"  # ASCII unit separator: never part of an id, a SMILES or a path
+
+
+def _pack_strings(store: dict) -> dict:
+    """String lists as one joined string: ``torch.load(weights_only=True)`` reads one string fast
+    but unpickles a list of 100k strings item by item."""
+    return {key: {"joined": _SEPARATOR.join(value)} if isinstance(value, list) and all(isinstance(v, str) for v in value)
+            else value for key, value in store.items()}
+
+
+def _unpack_strings(store: dict) -> dict:
+    return {key: value["joined"].split(_SEPARATOR) if isinstance(value, dict) else value for key, value in store.items()}
+
+
 def _atomic_save(obj, path: Path) -> None:
     temporary = path.with_suffix(".tmp")
     torch.save(obj, temporary)
@@ -277,6 +298,7 @@ def _write_report(path: Path, rejects: list, excluded: list) -> None:
 
 def _read(folder: Path, featurizer) -> GraphDataset:
     stored = torch.load(folder / "graphs.pt", weights_only=True)
+    stored["data"] = _unpack_strings(stored["data"])
     meta = json.loads((folder / "meta.json").read_text())
     meta["cache_dir"] = str(folder)
     return GraphDataset(_collated(stored), meta, transform=featurizer.expand)

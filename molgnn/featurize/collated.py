@@ -7,6 +7,7 @@ directly instead of creating one ``Data`` object per graph.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -49,6 +50,16 @@ class Collated:
             else:
                 dim = self.data.__cat_dim__(key, value)
                 out[key] = value.narrow(dim, start, end - start)
+        return out
+
+    def only(self) -> Data:
+        """The one graph of a ``Collated`` of length 1, without slicing (fast path of single calls)."""
+        if len(self) != 1:
+            raise ValueError(f"only() needs exactly one graph, this holds {len(self)}")
+        out = copy.copy(self.data)
+        for key, value in self.data.items():
+            if isinstance(value, list):
+                out[key] = value[0]
         return out
 
     @classmethod

@@ -1,9 +1,9 @@
 """Crystal structure -> periodic graph (CGCNN-style).
 
 Each atom is joined to its neighbours within ``cutoff`` Å over all periodic images, nearest first,
-at most ``max_neighbors`` of them (ties broken by neighbour index, then image, so graphs are
-deterministic). The graph is stored compactly (atomic numbers, positions, lattice, integer image
-offsets and distances, as MatGL does); ``expand`` adds the dense features (element vectors and
+at most ``max_neighbors`` of them (ties keep the neighbour search's deterministic order). The
+graph is stored compactly (atomic numbers, positions, lattice, integer image offsets and
+distances, as MatGL does); ``expand`` adds the dense features (element vectors and
 the Gaussian distance expansion). Datasets cache the compact graph and expand on access, which
 keeps caches small and lets the expansion change without re-featurizing.
 """
@@ -122,8 +122,9 @@ class CrystalFeaturizer:
             raise OverlappingAtomsError(
                 input_id, f"atoms {centers[k]} and {neighbors[k]} are {distances[k]:.3f} Å apart "
                 f"(min_distance={self.min_distance})")
-        # Nearest first within each centre; neighbour index and image break ties deterministically.
-        order = np.lexsort((offsets[:, 2], offsets[:, 1], offsets[:, 0], neighbors, distances, centers))
+        # Nearest first within each centre, in one stable sort of a combined key (ties keep the
+        # neighbour search's own deterministic order); a six-key lexsort cost half of the graph time.
+        order = np.argsort(centers * (2.0 * self.cutoff + 1.0) + distances, kind="stable")
         centers, neighbors, offsets, distances = centers[order], neighbors[order], offsets[order], distances[order]
         counts = np.bincount(centers, minlength=len(crystal))
         rank = np.arange(len(centers)) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -143,7 +144,6 @@ class CrystalFeaturizer:
             edge_dist=torch.from_numpy(distances[keep].astype(np.float32)),
             id=input_id,
         )
-        data.num_nodes = len(crystal)
         if self.charges == "cif":
             data.charge = torch.from_numpy(crystal.charges.astype(np.float32))
         return data

@@ -110,14 +110,14 @@ class MoleculeFeaturizer:
         graphs, rejects = self.featurize_many([smiles], [smiles if input_id is None else input_id])
         if rejects:
             raise rejects[0]
-        return self.expand(graphs.get(0))
+        return self.expand(graphs.only())
 
     def from_mol(self, mol, input_id: object) -> Data:
         """Featurize an RDKit ``Mol`` that is already parsed and sanitized."""
         graphs, rejects = self._encode([mol], [str(input_id)], smiles=None)
         if rejects:
             raise rejects[0]
-        return self.expand(graphs.get(0))
+        return self.expand(graphs.only())
 
     def expand(self, data: Data) -> Data:
         """Cast the compact 0/1 ``x`` and ``edge_attr`` (uint8, as cached) to float32.
