@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import tempfile
 import warnings
@@ -71,7 +72,7 @@ class GNNEstimator:
         self.progress = progress
 
     def get_params(self, deep: bool = True) -> dict:
-        return {name: getattr(self, name) for name in self.__init__.__code__.co_varnames[1:self.__init__.__code__.co_argcount]}
+        return {name: getattr(self, name) for name in inspect.signature(type(self).__init__).parameters if name != "self"}
 
     def set_params(self, **params) -> GNNEstimator:
         for name, value in params.items():
@@ -146,7 +147,10 @@ class GNNEstimator:
         truth = np.asarray(y, dtype=float).reshape(len(X), -1)
         predicted = self._predict_frame(X)
         if is_classification(self.task_):
-            return float(classification_metrics(truth, predicted, self.targets_)["roc_auc"])
+            value = classification_metrics(truth, predicted, self.targets_)["roc_auc"]
+            if value is None:
+                raise ValueError("ROC-AUC is undefined: no label has both classes among the observed labels of y")
+            return float(value)
         return float(regression_metrics(truth, predicted, self.targets_)["r2"])
 
     def save(self, path: str | Path) -> Path:

@@ -1,0 +1,40 @@
+import json
+
+import pandas as pd
+
+from molgnn.cli import main
+
+
+def test_train_evaluate_predict(tmp_path, data_dir, capsys):
+    frame = pd.read_csv(data_dir / "molnet" / "delaney.csv").iloc[:120]
+    frame.to_csv(tmp_path / "esol.csv", index=False)
+    pd.DataFrame({"smiles": ["CCO", "C1CC", "c1ccccc1Cl"], "name": ["ethanol", "broken", "chlorobenzene"]}) \
+        .to_csv(tmp_path / "new.csv", index=False)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"model": "gine", "model_args": {"hidden": 32}, "epochs": 3, "split": "scaffold"}))
+    run_dir = tmp_path / "run"
+    assert main(["train", str(tmp_path / "esol.csv"), "--config", str(config), "--epochs", "2", "--out", str(run_dir),
+                 "--cache-dir", str(tmp_path / "cache"), "--workers", "1", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"mae", "rmse", "r2"} <= set(metrics["test"]) and metrics["epochs_run"] == 2
+    resolved = json.loads((run_dir / "config.json").read_text())
+    assert resolved["epochs"] == 2 and resolved["split"] == "scaffold"  # flags override the file
+
+    assert main(["evaluate", str(run_dir), str(tmp_path / "esol.csv"), "--cache-dir", str(tmp_path / "cache"),
+                 "--subset", "test"]) == 0
+    evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert abs(evaluated["mae"] - metrics["test"]["mae"]) < 1e-5
+
+    out = tmp_path / "predictions.parquet"
+    assert main(["predict", str(run_dir), str(tmp_path / "new.csv"), "--id-column", "name", "--out", str(out)]) == 0
+    predictions = pd.read_parquet(out)
+    assert predictions["id"].tolist() == ["ethanol", "broken", "chlorobenzene"]
+    assert predictions["status"].tolist()[0] == "ok" and "syntax" in predictions["status"][1]
+    assert list(predictions.columns) == ["id", "status", "logp"]  # a plain CSV has no units
+
+
+def test_config_file_with_unknown_key_is_refused(tmp_path, capsys):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"epochs": 1, "learning_rate": 0.1}))
+    assert main(["train", "sider", "--config", str(config), "--out", str(tmp_path / "r")]) == 2
+    assert "unknown training config key(s) ['learning_rate']" in capsys.readouterr().err
