@@ -95,7 +95,7 @@ def mol_to_smiles(mol: Chem.Mol) -> str:
 def _parse(smiles: object, input_id: object) -> Chem.Mol:
     if not isinstance(smiles, str):
         raise InvalidSmilesError(input_id, f"SMILES must be a string, got {type(smiles).__name__}")
-    if not smiles.strip():
+    if not smiles or smiles.isspace():
         raise InvalidSmilesError(input_id, "empty SMILES")
     mol = Chem.MolFromSmiles(smiles)
     if mol is None:
