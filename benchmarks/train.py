@@ -574,11 +574,17 @@ def child_chemprop(spec: dict) -> dict:
             super().__init__(*args, callbacks=[*(callbacks or []), EpochTimer()], **kwargs)
 
     pl.Trainer = TimedTrainer  # chemprop.cli.train calls pl.Trainer(...)
+    # The CLI reloads its own best checkpoint (hyper-parameters pickled as Lightning's AttributeDict)
+    # through torch.load, whose weights_only default (torch >= 2.6) refuses it; the file is the one
+    # this run just wrote.
+    os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
     out = Path(spec["out_dir"])
     sys.argv = ["chemprop", "train", "--data-path", spec["csv"], "--smiles-columns", "smiles", "--task-type",
                 "classification", "--splits-file", spec["splits_file"], "--epochs", str(spec["epochs"]),
                 "--batch-size", str(spec["batch_size"]), "--num-workers", "0", "--accelerator", "cpu",
-                "--devices", "1", "--pytorch-seed", str(spec["seed"]), "--output-dir", str(out)]
+                "--devices", "1", "--pytorch-seed", str(spec["seed"]), "--output-dir", str(out),
+                # chemprop needs more epochs than warm-up epochs (default 2): the 2-epoch quick run warms up for 1
+                "--warmup-epochs", str(min(2, spec["epochs"] - 1))]
     chemprop_main()
     done = time.perf_counter()
     predictions = pd.read_csv(next(out.rglob("test_predictions.csv")))

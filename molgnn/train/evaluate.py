@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch_geometric.loader import DataLoader
 
 from molgnn.data.splits import Split
 from molgnn.train import checkpoint, plots
+from molgnn.train.loader import expanded_batches
 from molgnn.train.metrics import classification_metrics, regression_metrics, tune_thresholds
 from molgnn.train.targets import TargetScaler, is_classification, masked_loss, to_predictions
 
@@ -52,7 +52,7 @@ def evaluate(run: checkpoint.Run, dataset, indices=None, batch_size: int = 64, d
              thresholds: np.ndarray | float | None = None) -> dict:
     """Metrics of a loaded run on ``dataset`` (or the subset ``indices``)."""
     subset = dataset if indices is None else dataset[torch.as_tensor(indices)]
-    y_true, y_pred, loss = predict_batches(run.model, DataLoader(subset, batch_size=batch_size), run.task,
+    y_true, y_pred, loss = predict_batches(run.model, expanded_batches(subset, batch_size), run.task,
                                            run.scaler, device)
     return _metrics(run, y_true, y_pred, loss, thresholds)[0]
 
@@ -75,7 +75,7 @@ def evaluate_split(run: checkpoint.Run, dataset, split: Split, run_dir: Path, hi
         if not len(indices):
             continue
         subset = dataset[torch.as_tensor(indices)]
-        arrays[name] = predict_batches(run.model, DataLoader(subset, batch_size=batch_size), run.task,
+        arrays[name] = predict_batches(run.model, expanded_batches(subset, batch_size), run.task,
                                        run.scaler, device)
     plot_dir = run_dir / "plots"
     plot_dir.mkdir(exist_ok=True)

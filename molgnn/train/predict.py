@@ -31,9 +31,9 @@ def predict_inputs(run: Run, inputs: list, ids: list[str] | None = None, batch_s
     status = dict.fromkeys(ids, "ok")
     status.update({error.input_id: error.reason for error in rejects})
     if len(graphs):
-        expanded = [run.featurizer.expand(graphs.get(i)) for i in range(len(graphs))]
-        _, predicted, _ = predict_batches(run.model, DataLoader(expanded, batch_size=batch_size), run.task,
-                                          run.scaler, device)
+        compact = [graphs.get(i) for i in range(len(graphs))]
+        batches = (run.featurizer.expand(batch) for batch in DataLoader(compact, batch_size=batch_size))
+        _, predicted, _ = predict_batches(run.model, batches, run.task, run.scaler, device)
         row = {record_id: i for i, record_id in enumerate(ids)}
         values[[row[i] for i in graphs.ids]] = predicted
     frame = pd.DataFrame(values, columns=prediction_columns(run))

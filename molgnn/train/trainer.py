@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 
 import torch
-from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
 from molgnn.data.dataset import GraphDataset
@@ -23,6 +22,7 @@ from molgnn.models.registry import build_model, model_entry
 from molgnn.train import checkpoint
 from molgnn.train.config import TrainConfig
 from molgnn.train.evaluate import evaluate_split, monitor_value, predict_batches
+from molgnn.train.loader import expanded_batches
 from molgnn.train.targets import TargetScaler, is_classification, masked_loss, positive_weights
 
 LAST = "last.pt"
@@ -79,9 +79,9 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
     for epoch in bar:
         torch.manual_seed(config.seed * 100_003 + epoch)
         generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-        loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, generator=generator)
+        loader = expanded_batches(train_set, config.batch_size, shuffle=True, generator=generator)
         train_loss = _train_epoch(model, loader, optimizer, task, scaler, pos_weight, config.grad_clip, device)
-        val_true, val_pred, val_loss = predict_batches(model, DataLoader(val_set, batch_size=config.batch_size),
+        val_true, val_pred, val_loss = predict_batches(model, expanded_batches(val_set, config.batch_size),
                                                        task, scaler, device)
         value = monitor_value(_monitor(config, task), task, val_true, val_pred, val_loss, scaler)
         if config.scheduler == "plateau":

@@ -57,3 +57,19 @@ def test_batched_graphs_do_not_interact(mof):
     single = layer(mof.h, mof.edge_index, mof.edge_attr)
     batch = Batch.from_data_list([mof, mof])
     assert torch.allclose(layer(batch.h, batch.edge_index, batch.edge_attr)[: mof.num_nodes], single, atol=1e-6)
+
+
+def test_cgcnn_conv_equals_torch_geometric_cgconv_with_outer_softplus():
+    import torch.nn.functional as F
+    from torch_geometric.nn import CGConv
+
+    torch.manual_seed(0)
+    x, edge_index, edge_attr = torch.randn(50, 16), torch.randint(0, 50, (2, 400)), torch.randn(400, 5)
+    ours, reference = CGCNNConv(16, 5).eval(), CGConv(16, dim=5, batch_norm=True).eval()
+    with torch.no_grad():  # CGConv's lin_f / lin_s act on [x_i, x_j, e]; ours splits the same matrix
+        weight = torch.cat([reference.lin_f.weight, reference.lin_s.weight])
+        ours.lin_target.weight.copy_(weight[:, :16])
+        ours.lin_source.weight.copy_(weight[:, 16:32])
+        ours.lin_edge.weight.copy_(weight[:, 32:])
+        ours.lin_edge.bias.copy_(torch.cat([reference.lin_f.bias, reference.lin_s.bias]))
+    assert torch.allclose(ours(x, edge_index, edge_attr), F.softplus(reference(x, edge_index, edge_attr)), atol=1e-5)
