@@ -146,6 +146,7 @@ class GNNEstimator:
 
         truth = np.asarray(y, dtype=float).reshape(len(X), -1)
         predicted = self._predict_frame(X)
+        truth = np.where(np.isnan(predicted), np.nan, truth)  # inputs that could not be featurized are left out
         if is_classification(self.task_):
             value = classification_metrics(truth, predicted, self.targets_)["roc_auc"]
             if value is None:

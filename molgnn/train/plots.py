@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from molgnn.train.metrics import regression_metrics
@@ -98,6 +99,7 @@ def _plot_series(axes, epochs: list, values: list, style: str, label: str) -> No
     keep = ~np.isnan(values)
     if keep.any():
         axes.plot(np.asarray(epochs)[keep], values[keep], style, marker=".", label=label)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _as_columns(values: np.ndarray) -> np.ndarray:

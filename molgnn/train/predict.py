@@ -26,17 +26,18 @@ def predict_inputs(run: Run, inputs: list, ids: list[str] | None = None, batch_s
     targets' units for regression; NaN for rejected inputs). Rows in = rows out.
     """
     ids = [str(i) for i in (ids if ids is not None else range(len(inputs)))]
-    graphs, rejects = run.featurizer.featurize_many(inputs, ids)
+    positions = [str(k) for k in range(len(inputs))]  # keys rows even when the caller's ids repeat
+    graphs, rejects = run.featurizer.featurize_many(inputs, positions)
     values = np.full((len(ids), len(run.targets)), np.nan)
-    status = dict.fromkeys(ids, "ok")
-    status.update({error.input_id: error.reason for error in rejects})
+    status = ["ok"] * len(ids)
+    for error in rejects:
+        status[int(error.input_id)] = error.reason
     if len(graphs):
         compact = [graphs.get(i) for i in range(len(graphs))]
         batches = (run.featurizer.expand(batch) for batch in DataLoader(compact, batch_size=batch_size))
         _, predicted, _ = predict_batches(run.model, batches, run.task, run.scaler, device)
-        row = {record_id: i for i, record_id in enumerate(ids)}
-        values[[row[i] for i in graphs.ids]] = predicted
+        values[[int(k) for k in graphs.ids]] = predicted
     frame = pd.DataFrame(values, columns=prediction_columns(run))
-    frame.insert(0, "status", [status[i] for i in ids])
+    frame.insert(0, "status", status)
     frame.insert(0, "id", ids)
     return frame

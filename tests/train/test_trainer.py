@@ -123,3 +123,13 @@ def test_scaffold_and_stratified_splits_are_saved(sider, tmp_path):
         saved = json.loads((tmp_path / method / "split.json").read_text())
         assert saved["method"] == method and len(saved["train"]) + len(saved["val"]) + len(saved["test"]) == len(sider)
         assert np.isin(saved["test"], sider.ids).all()
+
+
+def test_predictions_stay_in_their_rows_when_ids_repeat(sider, tmp_path):
+    trainer.train(sider, tmp_path, _config(epochs=1), progress=False)
+    run = load_run(tmp_path)
+    frame = predict_inputs(run, ["CCO", "C1CC", "c1ccccc1"], ids=["a", "a", "b"])
+    assert frame["status"].tolist()[0] == "ok" and "syntax" in frame["status"][1] and frame["status"][2] == "ok"
+    assert frame.iloc[0, 2:].notna().all() and frame.iloc[1, 2:].isna().all()
+    alone = predict_inputs(run, ["CCO"])
+    np.testing.assert_allclose(frame.iloc[0, 2:].to_numpy(float), alone.iloc[0, 2:].to_numpy(float), rtol=1e-6)
