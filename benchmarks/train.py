@@ -1,19 +1,25 @@
 """Training cost of molgnn against the usual baselines, on the real data sets.
 
-What is compared with what (every contender runs in its own fresh subprocess, one after the other,
-on one torch thread, same data, same split, same number of epochs; each subprocess reports its
-own timings and its peak resident memory ``VmHWM`` at the end; per-epoch figures are medians
-over the epochs of a run, ratios are ratios of medians from this run):
+What is compared with what. Every contender runs in its own fresh subprocess on one torch
+thread, with the same data, split and number of epochs. The contenders of a comparison start
+together but take turns: the parent hands a turn to each in order, and a contender computes only
+while it holds it, giving it back at the end of every epoch. So the runs are interleaved epoch by
+epoch (a slow minute on the shared machine hits every contender alike) and never compete for the
+cores; the time spent waiting for a turn is subtracted from every duration. The first turn of each
+starts before it imports torch, so torch's import is in nobody's time; everything after it (the
+libraries, reading the data, training, the final test) is. Each subprocess reports its peak
+resident memory ``VmHWM`` at the end. Per-epoch figures are medians over the epochs 2.. of a run,
+ratios are ratios of medians from this run.
 
 1. Crystals: CGCNN on crafted726 (CO2 uptake at 298 K and 1 bar, UFF+DDEC; 689 structures after
    the 36 flagged upstream and molgnn's rejects), hidden 64, 3 convolutions, batch 64, Adam at
    lr 1e-3, no weight decay, no gradient clipping, 30 epochs, random 80/10/10 split (seed 0).
 
-   - molgnn: ``load_dataset`` into an empty cache (workers=1, and again with workers=2) then
+   - molgnn, twice (workers=1 and workers=2): ``load_dataset`` into an empty cache, then
      ``train``; end to end = imports + build + train. The epoch time is the median interval
-     between the ends of consecutive epochs (the trainer writes ``log.json`` once per epoch), and
-     also ``train`` time / epochs as the issue defines it (that one includes the set-up, the final
-     evaluation of the best weights and the plots).
+     between the ends of consecutive epochs (the trainer writes ``log.json`` once per epoch, last)
+     over both runs, and also ``train`` time / epochs as the issue defines it (that one includes
+     the set-up, the final evaluation of the best weights and the plots).
    - the original CGCNN code (github.com/txie-93/cgcnn, ``cgcnn/data.py``, ``cgcnn/model.py``,
      ``main.py``) re-implemented here: a ``CIFData`` whose ``lru_cache``-d ``__getitem__`` reads
      the CIF with pymatgen, takes ``get_all_neighbors(8.0)``, sorts, pads / truncates to 12 (index
@@ -27,29 +33,33 @@ over the epochs of a run, ratios are ratios of medians from this run):
    - Ratios: ``end_to_end_speedup`` = baseline / molgnn workers=1 (goal >= 3), ``epoch_speedup``
      = baseline / molgnn median epoch (goal >= 1.5), peak memory of both (goal: molgnn <= 1024
      MB), validation MAE of the best-epoch weights of both and of the mean predictor (sanity: both
-     learn). Known architecture differences, kept because each side is as its users run it:
-     molgnn's default element features (95 columns built from element properties) vs
-     ``atom_init.json`` (92); torch_geometric's ``CGConv`` has no ``bn1`` on the gated features;
-     molgnn applies softplus after the embedding, the original applies it before the head.
-   - A cProfile of one molgnn epoch on the cached dataset (``train`` with epochs=1), grouped into
-     data loading, forward, backward, optimizer, validation, checkpoint writing and final
-     evaluation and plots.
+     learn). Known differences, kept because each side is as its users run it: molgnn's default
+     element features (its built-in table from element properties) vs ``atom_init.json`` (92
+     columns); molgnn's ``CGCNNConv``, like torch_geometric's ``CGConv``, has no ``bn1`` on the
+     gated features; molgnn applies softplus after the embedding, the original before the head;
+     molgnn keeps the neighbours within the cutoff (at most 12) where the original pads to 12.
+   - A cProfile of ``train`` with epochs=1 on the cached dataset, grouped into batching
+     (indexing, collation, expansion), forward, backward, optimizer, validation, checkpoint
+     writing, and the final evaluation and plots.
 
 2. Molecules, sider (27 labels, 1427 SMILES): molgnn ``hybrid`` (AttentiveFP + 2048-bit Morgan
    fingerprint MLP; ``--molecule-model attentivefp`` for the graph-only model) against chemprop 2
    (the ``chemprop train`` CLI run in-process with its defaults: D-MPNN 300 hidden, depth 3, norm
    aggregation, Noam schedule; a timing callback is added to its Lightning trainer) on molgnn's
    random split (seed 0) written as a CSV plus ``--splits-file``, batch 64, same epochs, CPU.
-   Epoch time is the median interval between consecutive epoch starts (epochs 2..); reported as
-   ``epoch_time_ratio`` = molgnn / chemprop (goal <= 1), with test ROC-AUC of both (molgnn's from
-   ``metrics.json``, chemprop's with scikit-learn on its ``test_predictions.csv``, mean over the
-   labels with both classes in the test set).
+   chemprop's epoch runs from one epoch start to the next (training, validation, checkpoint);
+   reported as ``epoch_time_ratio`` = molgnn / chemprop (goal <= 1), with test ROC-AUC of both
+   (molgnn's from ``metrics.json``, chemprop's with scikit-learn on its ``test_predictions.csv``,
+   mean over the labels with both classes in the test set, next to chemprop's own logged
+   ``test/roc``). molgnn selects the epoch by validation ROC-AUC, chemprop by validation loss
+   (each one's default).
 
 ``--quick`` (CI smoke test, a few minutes): 100 crafted726 structures (fixed random sample, seed 0)
-and 3 epochs, 2 epochs on sider. Timings from a 2-core shared machine are noisy: compare ratios,
-and rerun with ``--repeats`` to get medians over runs. The last line printed is one JSON object.
+and 3 epochs, 2 epochs on sider (chemprop then warms up for 1 epoch instead of 2: it needs more
+epochs than warm-up epochs). Timings from a 2-core shared machine are noisy: compare ratios, and
+rerun with ``--repeats`` for medians over runs. The last line printed is one JSON object.
 
-Run: ``python benchmarks/train.py [--quick] [--repeats 1] [--data-dir DIR] [--out FILE.md]``
+Run: ``python benchmarks/train.py [--quick] [--repeats 1] [--data-dir DIR] [--out FILE.md] [--work-dir DIR]``
 """
 
 from __future__ import annotations
@@ -92,34 +102,85 @@ def children_maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-def epoch_seconds(start: float, ends: list[float]) -> list[float]:
-    """Durations of consecutive epochs from the time training started and each epoch's end."""
-    marks = [start, *ends]
-    return [b - a for a, b in zip(marks, marks[1:])]
-
-
 def warm_median(durations: list[float]) -> float:
     """Median over epochs 2.. (epoch 1 carries set-up and, for some contenders, featurization)."""
     return statistics.median(durations[1:] if len(durations) > 1 else durations)
 
 
-def run_child(task: str, spec: dict, log_dir: Path, cwd: Path | None = None) -> dict:
-    """Run ``task`` in a fresh interpreter; returns the JSON object it prints last, plus its wall time."""
-    log = log_dir / f"{task}-{len(list(log_dir.glob(task + '-*')))}.log"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    start = time.perf_counter()
-    with log.open("w") as stderr:
-        done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", task, json.dumps(spec)],
-                              stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=cwd, env=env)
-    wall = time.perf_counter() - start
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        tail = log.read_text()[-3000:]
-        raise RuntimeError(f"child {task} failed (exit {done.returncode}); stderr tail:\n{tail}\nstdout tail:\n"
-                           f"{done.stdout[-1500:]}")
-    result = json.loads(lines[-1])
-    result["subprocess_wall_s"] = wall
-    return result
+def tree_state() -> dict:
+    """The commit and the uncommitted files under molgnn/ that this run measured."""
+    def git(*words: str) -> str:
+        done = subprocess.run(["git", *words], cwd=REPO, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+    return {"commit": git("rev-parse", "--short", "HEAD"),
+            "uncommitted": [line[3:] for line in git("status", "--porcelain", "--", "molgnn").splitlines()]}
+
+
+class Turns:
+    """A child's side of the round robin: it computes only while it holds the turn.
+
+    The parent hands the turn to each live child in order; a child gives it back at the end of
+    each epoch (and waits for the next), so contenders alternate epoch by epoch and never compete
+    for the two cores. ``waited`` (seconds without the turn) is subtracted from every duration.
+    """
+
+    def __init__(self, spec: dict):
+        self.go, self.back, self.waited = spec.get("go_fd"), spec.get("yield_fd"), 0.0
+
+    def first(self) -> None:
+        """Wait for the first turn (the child's clock starts with it: this wait is not counted)."""
+        self.wait()
+        self.waited = 0.0
+
+    def wait(self) -> None:
+        if self.go is not None:
+            start = time.perf_counter()
+            os.read(self.go, 1)
+            self.waited += time.perf_counter() - start
+
+    def swap(self) -> None:
+        if self.back is not None:
+            os.write(self.back, b"y")
+        self.wait()
+
+
+def run_interleaved(jobs: list[tuple[str, str, dict]], logs: Path, cwd: Path | None = None) -> dict[str, dict]:
+    """Run each ``(name, task, spec)`` in a fresh interpreter, handing out turns round robin; their JSON results."""
+    children = []
+    for name, task, spec in jobs:
+        go_read, go_write = os.pipe()
+        back_read, back_write = os.pipe()
+        result = logs / f"{name}.json"
+        full = {**spec, "go_fd": go_read, "yield_fd": back_write, "result_path": str(result)}
+        with (logs / f"{name}.out").open("w") as out, (logs / f"{name}.err").open("w") as err:
+            process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", task, json.dumps(full)],
+                                       stdout=out, stderr=err, pass_fds=(go_read, back_write), cwd=spec.get("cwd", cwd),
+                                       env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        os.close(go_read)
+        os.close(back_write)
+        children.append({"name": name, "process": process, "go": go_write, "back": back_read, "result": result,
+                         "started": time.perf_counter()})
+    alive = list(children)
+    while alive:
+        for child in list(alive):
+            try:
+                os.write(child["go"], b"g")
+                finished = os.read(child["back"], 1) == b""  # EOF: the child exited
+            except BrokenPipeError:
+                finished = True
+            if finished:
+                alive.remove(child)
+                child["process"].wait()
+                child["wall"] = time.perf_counter() - child["started"]
+                os.close(child["go"])
+                os.close(child["back"])
+    results = {}
+    for child in children:
+        if child["process"].returncode != 0 or not child["result"].exists():
+            tail = (logs / f"{child['name']}.err").read_text()[-3000:]
+            raise RuntimeError(f"{child['name']} failed (exit {child['process'].returncode}); stderr tail:\n{tail}")
+        results[child["name"]] = {**json.loads(child["result"].read_text()), "subprocess_wall_s": child["wall"]}
+    return results
 
 
 # ------------------------------------------------------------------------------------ crystal data
@@ -169,20 +230,39 @@ def mean_predictor_mae(labels: dict[str, float], split: dict) -> dict:
 
 # --------------------------------------------------------------------------- children: molgnn side
 
-def _hook_epoch_ends(trainer_module) -> list[float]:
-    """Record the time at which each epoch ends: the trainer writes its log once per epoch."""
-    ends: list[float] = []
+class EpochClock:
+    """Epoch durations of a child that gives up its turn between epochs: ``begin`` when an epoch
+    starts, ``end`` when it ends (which hands the turn on and waits for it to come back)."""
+
+    def __init__(self, turns: Turns):
+        self.turns, self.starts, self.ends = turns, [], []
+
+    def begin(self) -> None:
+        self.starts.append(time.perf_counter())
+
+    def end(self, swap: bool = True) -> None:
+        self.ends.append(time.perf_counter())
+        if swap:
+            self.turns.swap()
+
+    @property
+    def seconds(self) -> list[float]:
+        return [b - a for a, b in zip(self.starts, self.ends)]
+
+
+def _hook_epochs(trainer_module, clock: EpochClock) -> None:
+    """molgnn's trainer writes its log once per epoch, last: that marks the end of an epoch."""
     original = trainer_module._write_log
 
     def timed(run_dir, history):
         original(run_dir, history)
-        ends.append(time.perf_counter())
+        clock.end()
+        clock.begin()
 
     trainer_module._write_log = timed
-    return ends
 
 
-def child_molgnn(spec: dict) -> dict:
+def child_molgnn(spec: dict, turns: Turns) -> dict:
     """``load_dataset`` into an empty cache, then ``train``; timings, memory and metrics."""
     start = time.perf_counter()
     from molgnn.data import load_dataset
@@ -195,17 +275,20 @@ def child_molgnn(spec: dict) -> dict:
     dataset = load_dataset(spec["dataset"], data_dir=spec["data_dir"], featurizer=featurizer, cache_dir=spec["cache_dir"],
                            workers=spec["workers"], progress=False)
     built = time.perf_counter()
-    ends = _hook_epoch_ends(trainer)
+    pool_peak = children_maxrss_mb()
+    clock = EpochClock(turns)
+    _hook_epochs(trainer, clock)
     run_dir = Path(spec["run_dir"])
+    clock.begin()
     metrics = trainer.train(dataset, run_dir, TrainConfig(**spec["config"]), progress=False, device="cpu")
     trained = time.perf_counter()
-    epochs = epoch_seconds(built, ends)
+    epochs = clock.seconds
     split = json.loads((run_dir / "split.json").read_text())
-    result = {"import_s": imported - start, "build_s": built - imported, "train_s": trained - built,
-              "end_to_end_s": trained - start, "epoch_s": epochs, "epoch_median_s": warm_median(epochs),
-              "train_s_per_epoch": (trained - built) / len(epochs), "graphs": len(dataset),
-              "rejected": len(dataset.rejects), "peak_mb": vm_hwm_mb(), "pool_worker_peak_mb": children_maxrss_mb(),
-              "split_sizes": {k: len(split[k]) for k in ("train", "val", "test")},
+    result = {"import_s": imported - start, "build_s": built - imported, "train_s": trained - built - turns.waited,
+              "end_to_end_s": trained - start - turns.waited, "epoch_s": epochs, "epoch_median_s": warm_median(epochs),
+              "train_s_per_epoch": (trained - built - turns.waited) / len(epochs), "graphs": len(dataset),
+              "rejected": len(dataset.rejects), "peak_mb": vm_hwm_mb(), "pool_worker_peak_mb": pool_peak,
+              "split_sizes": {k: len(split[k]) for k in ("train", "val", "test")}, "waited_s": turns.waited,
               "best_epoch": metrics.get("best_epoch"), "epochs_run": metrics.get("epochs_run"),
               "node_features": int(dataset[0].x.shape[1]), "edge_features": int(dataset[0].edge_attr.shape[1])}
     if dataset.task in ("regression", "multiregression"):
@@ -221,7 +304,7 @@ def child_molgnn(spec: dict) -> dict:
     return result
 
 
-def child_profile(spec: dict) -> dict:
+def child_profile(spec: dict, turns: Turns) -> dict:
     """cProfile of ``train`` for one epoch on the cached crystal dataset, grouped by where time goes."""
     import cProfile
     import io
@@ -234,9 +317,11 @@ def child_profile(spec: dict) -> dict:
     dataset = load_dataset(spec["dataset"], data_dir=spec["data_dir"], cache_dir=spec["cache_dir"], workers=1,
                            progress=False)
     config = TrainConfig(**{**spec["config"], "epochs": 1})
-    ends = _hook_epoch_ends(trainer)
+    clock = EpochClock(turns)
+    _hook_epochs(trainer, clock)
     profiler = cProfile.Profile()
     start = time.perf_counter()
+    clock.begin()
     profiler.enable()
     trainer.train(dataset, spec["run_dir"], config, progress=False, device="cpu")
     profiler.disable()
@@ -256,18 +341,20 @@ def child_profile(spec: dict) -> dict:
         return lambda key: path_part in key[0] and (not names or key[2] in names)
 
     groups = {
-        "epoch_total (train + validation + checkpoint)": ends[0] - start if ends else total,
-        "train batches: DataLoader (index, expand, collate)": cumulative(where("torch/utils/data/dataloader.py", "__next__")),
-        "model forward (train + eval)": cumulative(lambda k: "torch/nn/modules/module.py" in k[0] and k[2] == "_wrapped_call_impl"),
+        "epoch (train + validation + checkpoint)": clock.seconds[0],
+        "batches: molgnn.train.loader.expanded_batches": cumulative(where("molgnn/train/loader.py", "expanded_batches")),
+        "batches: DataLoader.__next__ (index + collate)": cumulative(where("torch/utils/data/dataloader.py", "__next__")),
+        "  dataset[idx] (InMemoryDataset.get)": cumulative(where("torch_geometric/data/dataset.py", "__getitem__")),
+        "  collate (Batch.from_data_list)": cumulative(where("torch_geometric/data/batch.py", "from_data_list")),
+        "  expand (element table + Gaussian)": cumulative(where("molgnn/featurize/crystal.py", "expand")),
+        "model forward (CrystalGNN.forward), all calls": cumulative(where("molgnn/models/crystal.py", "forward")),
+        "  CGCNNConv.message": cumulative(where("molgnn/nn/cgcnn_conv.py", "message")),
         "backward": cumulative(where("torch/_tensor.py", "backward")),
         "optimizer step": cumulative(lambda k: "torch/optim/" in k[0] and k[2] == "step"),
-        "dataset indexing (dataset[idx])": cumulative(where("torch_geometric/data/dataset.py", "__getitem__")),
-        "expand (element table + gaussian)": cumulative(where("molgnn/featurize/crystal.py", "expand")),
-        "collate (Batch.from_data_list)": cumulative(where("torch_geometric/data/batch.py", "from_data_list")),
-        "validation (predict_batches)": cumulative(where("molgnn/train/evaluate.py", "predict_batches")),
+        "validation (predict_batches), per epoch + final": cumulative(where("molgnn/train/evaluate.py", "predict_batches")),
         "checkpoint writes (torch.save)": cumulative(where("torch/serialization.py", "save")),
-        "final evaluate_split (incl. plots)": cumulative(where("molgnn/train/evaluate.py", "evaluate_split")),
-        "plots": cumulative(lambda k: "molgnn/train/plots.py" in k[0]),
+        "after training: evaluate_split": cumulative(where("molgnn/train/evaluate.py", "evaluate_split")),
+        "  of which plots (matplotlib)": cumulative(lambda k: "molgnn/train/plots.py" in k[0]),
     }
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(15)
@@ -277,8 +364,14 @@ def child_profile(spec: dict) -> dict:
 
 # ------------------------------------------------------------------------- children: CGCNN baseline
 
-def child_cgcnn(spec: dict) -> dict:
+def child_cgcnn(spec: dict, turns: Turns) -> dict:
     """The original CGCNN (txie-93/cgcnn) data pipeline, model and main.py training loop."""
+    # Untimed set-up in the layout the original expects, on molgnn's split (written by the molgnn
+    # run that had the turn before this one): id_prop.csv with labels from the isotherm files.
+    split = json.loads(Path(spec["split_from"]).read_text())
+    crafted = Path(spec["crafted_dir"])
+    labels = crafted_labels(crafted, split["train"] + split["val"] + split["test"])
+    root = cgcnn_root(crafted, Path(spec["atom_init"]), labels, Path(spec["root"]))
     start = time.perf_counter()
     import functools
     import warnings
@@ -332,7 +425,7 @@ def child_cgcnn(spec: dict) -> dict:
         def __len__(self):
             return len(self.id_prop_data)
 
-        @functools.lru_cache(maxsize=None)  # Cache loaded structures
+        @functools.lru_cache(maxsize=None)  # Cache loaded structures  # noqa: B019, UP033 - as the original
         def __getitem__(self, idx):
             cif_id, target = self.id_prop_data[idx]
             crystal = Structure.from_file(os.path.join(self.root_dir, cif_id + ".cif"))
@@ -344,7 +437,7 @@ def child_cgcnn(spec: dict) -> dict:
             nbr_fea_idx, nbr_fea = [], []
             for nbr in all_nbrs:
                 if len(nbr) < self.max_num_nbr:
-                    warnings.warn(f"{cif_id} not find enough neighbors to build graph. "
+                    warnings.warn(f"{cif_id} not find enough neighbors to build graph. "  # noqa: B028 - as the original
                                   "If it happens frequently, consider increase radius.")
                     nbr_fea_idx.append([x.index for x in nbr] + [0] * (self.max_num_nbr - len(nbr)))
                     nbr_fea.append([x.nn_distance for x in nbr] + [self.radius + 1.0] * (self.max_num_nbr - len(nbr)))
@@ -501,9 +594,9 @@ def child_cgcnn(spec: dict) -> dict:
             shutil.copyfile(filename, run_dir / "model_best.pth.tar")
 
     torch.manual_seed(spec["seed"])
-    dataset = CIFData(spec["root"])
+    dataset = CIFData(str(root))
     position = {row[0]: k for k, row in enumerate(dataset.id_prop_data)}
-    indices = {name: [position[i] for i in spec["split"][name]] for name in ("train", "val", "test")}
+    indices = {name: [position[i] for i in split[name]] for name in ("train", "val", "test")}
     loaders = {name: DataLoader(dataset, batch_size=spec["batch_size"], sampler=SubsetRandomSampler(idx), num_workers=0,
                                 collate_fn=collate_pool, pin_memory=False) for name, idx in indices.items()}
     random.seed(spec["seed"])
@@ -520,8 +613,11 @@ def child_cgcnn(spec: dict) -> dict:
     optimizer = torch.optim.Adam(model.parameters(), spec["lr"], weight_decay=0)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[100], gamma=0.1)
     prepared = time.perf_counter()
-    best_mae_error, val_maes, ends = 1e10, [], []
+    waited_before_training = turns.waited
+    clock = EpochClock(turns)
+    best_mae_error, val_maes = 1e10, []
     for epoch in range(spec["epochs"]):
+        clock.begin()
         train_epoch(loaders["train"], model, criterion, optimizer, epoch, normalizer)
         mae_error = validate(loaders["val"], model, criterion, normalizer)
         if mae_error != mae_error:
@@ -533,15 +629,19 @@ def child_cgcnn(spec: dict) -> dict:
                          "optimizer": optimizer.state_dict(), "normalizer": normalizer.state_dict(), "args": spec},
                         is_best, run_dir / "checkpoint.pth.tar")
         val_maes.append(mae_error)
-        ends.append(time.perf_counter())
+        clock.end()
     best_checkpoint = torch.load(run_dir / "model_best.pth.tar", weights_only=False)
     model.load_state_dict(best_checkpoint["state_dict"])
     test_mae = validate(loaders["test"], model, criterion, normalizer, test=True)
     done = time.perf_counter()
     log.close()
-    epochs = epoch_seconds(prepared, ends)
-    return {"import_s": imported - start, "prepare_s": prepared - imported, "train_s": done - prepared,
-            "end_to_end_s": done - start, "epoch_s": epochs, "epoch_median_s": warm_median(epochs),
+    epochs = clock.seconds
+    train_mean = float(np.mean([labels[i] for i in split["train"]]))
+    return {"import_s": imported - start, "prepare_s": prepared - imported,
+            "train_s": done - prepared - (turns.waited - waited_before_training), "end_to_end_s": done - start - turns.waited,
+            "epoch_s": epochs, "epoch_median_s": warm_median(epochs), "waited_s": turns.waited,
+            "structures": len(labels), "train_label_mean": train_mean,
+            "mean_predictor_mae": mean_predictor_mae(labels, split),
             "cached_items": dataset.__getitem__.cache_info().currsize, "peak_mb": vm_hwm_mb(),
             "val_mae": best_mae_error, "val_mae_per_epoch": val_maes, "test_mae": test_mae,
             "best_epoch": 1 + int(np.argmin(val_maes)), "node_features": int(structures[0].shape[-1]),
@@ -551,67 +651,100 @@ def child_cgcnn(spec: dict) -> dict:
 
 # ---------------------------------------------------------------------------------- child: chemprop
 
-def child_chemprop(spec: dict) -> dict:
+def child_chemprop(spec: dict, turns: Turns) -> dict:
     """``chemprop train`` (its CLI entry point, in this process) with a timing callback on its trainer."""
-    start = time.perf_counter()
-    import lightning.pytorch as pl
+    # Untimed set-up: molgnn's split (written by the molgnn run that had the turn before this one)
+    # as a CSV of the split's rows in order, and chemprop's --splits-file of row ranges.
     import pandas as pd
+
+    split = json.loads(Path(spec["split_from"]).read_text())
+    frame = pd.read_csv(spec["source_csv"], dtype=str, keep_default_na=False)
+    order = split["train"] + split["val"] + split["test"]
+    if not all(i.isdigit() for i in order):
+        raise AssertionError("expected molgnn's sider record ids to be the CSV's row numbers")
+    out = Path(spec["out_dir"])
+    out.mkdir(parents=True)
+    data = out / "data.csv"
+    frame.iloc[[int(i) for i in order]].to_csv(data, index=False)
+    bounds = np.cumsum([0, *(len(split[k]) for k in ("train", "val", "test"))]).tolist()
+    rows = {k: list(range(bounds[j], bounds[j + 1])) for j, k in enumerate(("train", "val", "test"))}
+    (out / "splits.json").write_text(json.dumps([rows]))
+
+    start = time.perf_counter()
+    import logging
+
+    import lightning.pytorch as pl
     from chemprop.cli.main import main as chemprop_main
     from sklearn.metrics import roc_auc_score
 
     imported = time.perf_counter()
-    starts, finished = [], []
+    clock = EpochClock(turns)
 
     class EpochTimer(pl.Callback):
         def on_train_epoch_start(self, trainer, module):
-            starts.append(time.perf_counter())
+            if clock.starts:  # the previous epoch, its validation and checkpoint are done
+                clock.end()
+            clock.begin()
 
         def on_fit_end(self, trainer, module):
-            finished.append(time.perf_counter())
+            clock.end()
 
     class TimedTrainer(pl.Trainer):
         def __init__(self, *args, callbacks=None, **kwargs):
             super().__init__(*args, callbacks=[*(callbacks or []), EpochTimer()], **kwargs)
 
     pl.Trainer = TimedTrainer  # chemprop.cli.train calls pl.Trainer(...)
+    logged = []
+
+    class TestMetrics(logging.Handler):  # chemprop logs "test/<metric>: <value>" after the test
+        def emit(self, record):
+            message = record.getMessage()
+            if message.startswith("test/"):
+                logged.append(message)
+
+    logging.getLogger("chemprop.cli.train").addHandler(TestMetrics())  # survives basicConfig(force=True)
     # The CLI reloads its own best checkpoint (hyper-parameters pickled as Lightning's AttributeDict)
     # through torch.load, whose weights_only default (torch >= 2.6) refuses it; the file is the one
     # this run just wrote.
     os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
-    out = Path(spec["out_dir"])
-    sys.argv = ["chemprop", "train", "--data-path", spec["csv"], "--smiles-columns", "smiles", "--task-type",
-                "classification", "--splits-file", spec["splits_file"], "--epochs", str(spec["epochs"]),
+    sys.argv = ["chemprop", "train", "--data-path", str(data), "--smiles-columns", "smiles", "--task-type",
+                "classification", "--splits-file", str(out / "splits.json"), "--epochs", str(spec["epochs"]),
                 "--batch-size", str(spec["batch_size"]), "--num-workers", "0", "--accelerator", "cpu",
-                "--devices", "1", "--pytorch-seed", str(spec["seed"]), "--output-dir", str(out),
+                "--devices", "1", "--pytorch-seed", str(spec["seed"]), "--output-dir", str(out / "run"),
                 # chemprop needs more epochs than warm-up epochs (default 2): the 2-epoch quick run warms up for 1
                 "--warmup-epochs", str(min(2, spec["epochs"] - 1))]
     chemprop_main()
     done = time.perf_counter()
-    predictions = pd.read_csv(next(out.rglob("test_predictions.csv")))
-    truth = pd.read_csv(spec["csv"]).iloc[spec["test_rows"]]
-    labels = [c for c in truth.columns if c != "smiles"]
+    predictions = pd.read_csv(next((out / "run").rglob("test_predictions.csv")))
+    truth = pd.read_csv(data).iloc[rows["test"]]
     if list(predictions["smiles"]) != list(truth["smiles"]):
         raise AssertionError("chemprop's test predictions are not in the test set's order")
     scores = []
-    for label in labels:
+    for label in [c for c in truth.columns if c != "smiles"]:
         y = truth[label].to_numpy(dtype=float)
         if 0 < y.sum() < len(y):
             scores.append(roc_auc_score(y, predictions[label].to_numpy(dtype=float)))
-    epochs = [b - a for a, b in zip(starts, starts[1:] + finished[:1])]
-    return {"import_s": imported - start, "end_to_end_s": done - start, "fit_s": (finished[0] if finished else done)
-            - (starts[0] if starts else imported), "epoch_s": epochs, "epoch_median_s": warm_median(epochs),
-            "test_roc_auc": float(np.mean(scores)), "labels_scored": len(scores), "peak_mb": vm_hwm_mb()}
+    epochs = clock.seconds
+    return {"import_s": imported - start, "end_to_end_s": done - start - turns.waited,
+            "fit_s": sum(epochs), "epoch_s": epochs, "epoch_median_s": warm_median(epochs), "waited_s": turns.waited,
+            "test_roc_auc": float(np.mean(scores)), "labels_scored": len(scores), "chemprop_logged": logged,
+            "peak_mb": vm_hwm_mb()}
 
 
 CHILDREN = {"molgnn": child_molgnn, "profile": child_profile, "cgcnn": child_cgcnn, "chemprop": child_chemprop}
 
 
 def run_as_child(task: str, spec_text: str) -> None:
+    spec = json.loads(spec_text)
+    turns = Turns(spec)
+    turns.first()  # before importing torch: the contender holding the turn computes alone
     import torch
 
     torch.set_num_threads(1)
-    result = CHILDREN[task](json.loads(spec_text))
-    print(json.dumps(result, default=float))
+    result = json.dumps(CHILDREN[task](spec, turns), default=float)
+    if spec.get("result_path"):
+        Path(spec["result_path"]).write_text(result)
+    print(result)
 
 
 # ------------------------------------------------------------------------------------- the sections
@@ -625,44 +758,46 @@ def crystal_section(args, config: dict, tmp: Path, logs: Path) -> dict:
                     "batch_size": BATCH, "lr": LR, "optimizer": "adam", "weight_decay": 0.0, "grad_clip": 0.0,
                     "split": "random", "seed": SEED, "patience": 1000}
     runs = {"molgnn_workers1": [], "molgnn_workers2": [], "cgcnn_baseline": []}
-    split = labels = None
     for repeat in range(args.repeats):
-        for workers in (1, 2):
-            name = f"molgnn_workers{workers}"
-            spec = {"dataset": "crafted726", "data_dir": str(data_dir), "cache_dir": str(tmp / f"cache-{name}-{repeat}"),
-                    "run_dir": str(tmp / f"run-{name}-{repeat}"), "workers": workers, "config": train_config}
-            result = run_child("molgnn", spec, logs)
-            result["cache_dir"] = spec["cache_dir"]
+        jobs = []
+        for name, workers in (("molgnn_workers1", 1), ("cgcnn_baseline", None), ("molgnn_workers2", 2)):
+            if workers is None:  # reads the split that molgnn_workers1 wrote during its first turn
+                spec = {"split_from": str(tmp / f"run-molgnn_workers1-{repeat}" / "split.json"),
+                        "crafted_dir": str(data_dir / "crafted726"), "root": str(tmp / f"cgcnn-root-{repeat}"),
+                        "atom_init": str(args.data_dir / "cgcnn-sample" / "atom_init.json"),
+                        "run_dir": str(tmp / f"run-cgcnn-{repeat}"), "epochs": epochs, "batch_size": BATCH, "lr": LR,
+                        "hidden": HIDDEN, "layers": LAYERS, "seed": SEED}
+                jobs.append((f"{name}-{repeat}", "cgcnn", spec))
+            else:
+                spec = {"dataset": "crafted726", "data_dir": str(data_dir), "cache_dir": str(tmp / f"cache-{name}-{repeat}"),
+                        "run_dir": str(tmp / f"run-{name}-{repeat}"), "workers": workers, "config": train_config}
+                jobs.append((f"{name}-{repeat}", "molgnn", spec))
+        results = run_interleaved(jobs, logs)
+        for name in runs:
+            result = results[f"{name}-{repeat}"]
             runs[name].append(result)
-            print(f"crafted726 {name} #{repeat + 1}: import {result['import_s']:.1f} s + build {result['build_s']:.1f} s "
-                  f"+ train {result['train_s']:.1f} s = {result['end_to_end_s']:.1f} s end to end; epoch median "
-                  f"{result['epoch_median_s']:.2f} s (train/epochs {result['train_s_per_epoch']:.2f} s); peak "
-                  f"{result['peak_mb']:.0f} MB; {result['graphs']} graphs, {result['rejected']} rejected; val MAE "
-                  f"{result['val_mae']:.3f} (best epoch {result['best_epoch']})", flush=True)
-            if split is None:
-                split = json.loads((Path(spec["run_dir"]) / "split.json").read_text())
-                crafted = data_dir / "crafted726"
-                labels = crafted_labels(crafted, split["train"] + split["val"] + split["test"])
-                mean = float(np.mean([labels[i] for i in split["train"]]))
-                if abs(mean - result["train_label_mean"]) > 1e-4 * max(1.0, abs(mean)):
-                    raise AssertionError(f"molgnn's training labels (mean {result['train_label_mean']:.6f}) differ "
-                                         f"from the isotherm files' (mean {mean:.6f})")
-                root = cgcnn_root(crafted, args.data_dir / "cgcnn-sample" / "atom_init.json", labels, tmp / "cgcnn-root")
-        spec = {"root": str(root), "run_dir": str(tmp / f"run-cgcnn-{repeat}"), "split": split, "epochs": epochs,
-                "batch_size": BATCH, "lr": LR, "hidden": HIDDEN, "layers": LAYERS, "seed": SEED}
-        result = run_child("cgcnn", spec, logs)
-        runs["cgcnn_baseline"].append(result)
-        print(f"crafted726 cgcnn_baseline #{repeat + 1}: import {result['import_s']:.1f} s + data and normalizer "
-              f"{result['prepare_s']:.1f} s + train and test {result['train_s']:.1f} s = {result['end_to_end_s']:.1f} s "
-              f"end to end; epoch 1 {result['epoch_s'][0]:.2f} s, warm epoch median {result['epoch_median_s']:.2f} s; "
-              f"peak {result['peak_mb']:.0f} MB; val MAE {result['val_mae']:.3f} (best epoch {result['best_epoch']})",
-              flush=True)
+            if name == "cgcnn_baseline":
+                print(f"crafted726 {name} #{repeat + 1}: import {result['import_s']:.1f} s + data and normalizer "
+                      f"{result['prepare_s']:.1f} s + train and test {result['train_s']:.1f} s = "
+                      f"{result['end_to_end_s']:.1f} s end to end; epoch 1 {result['epoch_s'][0]:.2f} s, warm epoch "
+                      f"median {result['epoch_median_s']:.2f} s; peak {result['peak_mb']:.0f} MB; val MAE "
+                      f"{result['val_mae']:.3f} (best epoch {result['best_epoch']})", flush=True)
+            else:
+                print(f"crafted726 {name} #{repeat + 1}: import {result['import_s']:.1f} s + build {result['build_s']:.1f} "
+                      f"s + train {result['train_s']:.1f} s = {result['end_to_end_s']:.1f} s end to end; epoch median "
+                      f"{result['epoch_median_s']:.2f} s (train/epochs {result['train_s_per_epoch']:.2f} s); peak "
+                      f"{result['peak_mb']:.0f} MB; {result['graphs']} graphs, {result['rejected']} rejected; val MAE "
+                      f"{result['val_mae']:.3f} (best epoch {result['best_epoch']})", flush=True)
+        ours = results[f"molgnn_workers1-{repeat}"]["train_label_mean"]
+        theirs = results[f"cgcnn_baseline-{repeat}"]["train_label_mean"]
+        if abs(ours - theirs) > 1e-4 * max(1.0, abs(theirs)):
+            raise AssertionError(f"molgnn's training labels (mean {ours:.6f}) differ from the isotherm files' ({theirs:.6f})")
 
     reference = runs["molgnn_workers1"][0]
-    profile = run_child("profile", {"dataset": "crafted726", "data_dir": str(data_dir),
-                                    "cache_dir": reference["cache_dir"], "run_dir": str(tmp / "run-profile"),
-                                    "config": train_config}, logs)
-    epoch = profile["groups_s"]["epoch_total (train + validation + checkpoint)"]
+    profile = run_interleaved([("profile", "profile", {
+        "dataset": "crafted726", "data_dir": str(data_dir), "cache_dir": str(tmp / "cache-molgnn_workers1-0"),
+        "run_dir": str(tmp / "run-profile"), "config": train_config})], logs)["profile"]
+    epoch = profile["groups_s"]["epoch (train + validation + checkpoint)"]
     print(f"profile of one molgnn epoch under cProfile ({epoch:.2f} s; train() total {profile['profiled_train_s']:.2f} s):",
           flush=True)
     for group, seconds in profile["groups_s"].items():
@@ -679,9 +814,9 @@ def crystal_section(args, config: dict, tmp: Path, logs: Path) -> dict:
     molgnn_per_epoch = statistics.median(r["train_s_per_epoch"] for n in ("molgnn_workers1", "molgnn_workers2")
                                          for r in runs[n])
     baseline_e2e, baseline_epoch = median("cgcnn_baseline", "end_to_end_s"), median("cgcnn_baseline", "epoch_median_s")
-    chance = mean_predictor_mae(labels, split)
+    chance = runs["cgcnn_baseline"][0]["mean_predictor_mae"]
     summary = {
-        "structures": len(labels), "epochs": epochs, "split_sizes": {k: len(split[k]) for k in ("train", "val", "test")},
+        "structures": reference["graphs"], "epochs": epochs, "split_sizes": reference["split_sizes"],
         "end_to_end_s": {"molgnn_workers1": median("molgnn_workers1", "end_to_end_s"),
                          "molgnn_workers2": median("molgnn_workers2", "end_to_end_s"), "cgcnn_baseline": baseline_e2e},
         "build_s": {"molgnn_workers1": median("molgnn_workers1", "build_s"),
@@ -712,7 +847,7 @@ def crystal_section(args, config: dict, tmp: Path, logs: Path) -> dict:
         "profile": profile,
         "runs": runs,
     }
-    print(f"crafted726 CGCNN, {epochs} epochs, {len(labels)} structures: end to end {baseline_e2e:.1f} s (original "
+    print(f"crafted726 CGCNN, {epochs} epochs, {reference['graphs']} structures: end to end {baseline_e2e:.1f} s (original "
           f"CGCNN) vs {summary['end_to_end_s']['molgnn_workers1']:.1f} s (molgnn, 1 worker) = "
           f"{summary['end_to_end_speedup']:.2f}x (goal >= 3), {summary['end_to_end_speedup_workers2']:.2f}x with 2 "
           f"workers; epoch {baseline_epoch:.2f} s vs {molgnn_epoch:.2f} s = {summary['epoch_speedup']:.2f}x (goal >= 1.5; "
@@ -738,48 +873,36 @@ def chemprop_unavailable() -> str | None:
 
 
 def molecule_section(args, config: dict, tmp: Path, logs: Path) -> dict:
-    import pandas as pd
-
     epochs = config["molecule_epochs"]
     fingerprint_bits = 2048 if args.molecule_model == "hybrid" else 0
     train_config = {"model": args.molecule_model, "epochs": epochs, "batch_size": BATCH, "lr": LR, "split": "random",
                     "seed": SEED, "patience": 1000}
     unavailable = chemprop_unavailable()
     runs = {"molgnn": [], "chemprop": []}
-    chemprop_spec = None
     for repeat in range(args.repeats):
-        spec = {"dataset": "sider", "data_dir": str(args.data_dir), "cache_dir": str(tmp / f"cache-sider-{repeat}"),
-                "run_dir": str(tmp / f"run-sider-{repeat}"), "workers": 1, "fingerprint_bits": fingerprint_bits,
-                "config": train_config}
-        result = run_child("molgnn", spec, logs)
+        run_dir = tmp / f"run-sider-{repeat}"
+        jobs = [(f"molgnn-sider-{repeat}", "molgnn", {
+            "dataset": "sider", "data_dir": str(args.data_dir), "cache_dir": str(tmp / f"cache-sider-{repeat}"),
+            "run_dir": str(run_dir), "workers": 1, "fingerprint_bits": fingerprint_bits, "config": train_config})]
+        if not unavailable:  # reads the split that molgnn wrote during its first turn
+            (tmp / f"chemprop-{repeat}").mkdir()
+            jobs.append((f"chemprop-sider-{repeat}", "chemprop", {
+                "split_from": str(run_dir / "split.json"), "source_csv": str(args.data_dir / "molnet" / "sider.csv"),
+                "out_dir": str(tmp / f"chemprop-{repeat}" / "out"), "cwd": str(tmp / f"chemprop-{repeat}"),
+                "epochs": epochs, "batch_size": BATCH, "seed": SEED}))
+        results = run_interleaved(jobs, logs)
+        result = results[f"molgnn-sider-{repeat}"]
         runs["molgnn"].append(result)
         print(f"sider molgnn {args.molecule_model} #{repeat + 1}: build {result['build_s']:.1f} s, train "
               f"{result['train_s']:.1f} s, epoch median {result['epoch_median_s']:.2f} s; test ROC-AUC "
               f"{result['test_roc_auc']:.3f}; peak {result['peak_mb']:.0f} MB", flush=True)
-        if unavailable:
-            continue
-        if chemprop_spec is None:
-            split = json.loads((Path(spec["run_dir"]) / "split.json").read_text())
-            frame = pd.read_csv(args.data_dir / "molnet" / "sider.csv", dtype=str, keep_default_na=False)
-            order = split["train"] + split["val"] + split["test"]
-            if not all(i.isdigit() for i in order):
-                raise AssertionError("expected molgnn's sider record ids to be CSV row numbers")
-            rows = frame.iloc[[int(i) for i in order]]
-            path = tmp / "sider-split.csv"
-            rows.to_csv(path, index=False)
-            sizes = [len(split[k]) for k in ("train", "val", "test")]
-            bounds = np.cumsum([0, *sizes]).tolist()
-            splits = [{k: list(range(bounds[j], bounds[j + 1])) for j, k in enumerate(("train", "val", "test"))}]
-            (tmp / "sider-splits.json").write_text(json.dumps(splits))
-            chemprop_spec = {"csv": str(path), "splits_file": str(tmp / "sider-splits.json"), "epochs": epochs,
-                             "batch_size": BATCH, "seed": SEED, "test_rows": splits[0]["test"]}
-        cwd = tmp / f"chemprop-{repeat}"
-        cwd.mkdir()
-        result = run_child("chemprop", {**chemprop_spec, "out_dir": str(cwd / "out")}, logs, cwd=cwd)
-        runs["chemprop"].append(result)
-        print(f"sider chemprop #{repeat + 1}: end to end {result['end_to_end_s']:.1f} s, fit {result['fit_s']:.1f} s, "
-              f"epoch median {result['epoch_median_s']:.2f} s; test ROC-AUC {result['test_roc_auc']:.3f} over "
-              f"{result['labels_scored']} labels; peak {result['peak_mb']:.0f} MB", flush=True)
+        if not unavailable:
+            result = results[f"chemprop-sider-{repeat}"]
+            runs["chemprop"].append(result)
+            print(f"sider chemprop #{repeat + 1}: end to end {result['end_to_end_s']:.1f} s, fit {result['fit_s']:.1f} s, "
+                  f"epoch median {result['epoch_median_s']:.2f} s; test ROC-AUC {result['test_roc_auc']:.3f} over "
+                  f"{result['labels_scored']} labels (chemprop's log: {', '.join(result['chemprop_logged']) or 'none'}); peak "
+                  f"{result['peak_mb']:.0f} MB", flush=True)
 
     molgnn_epoch = statistics.median(r["epoch_median_s"] for r in runs["molgnn"])
     summary = {"model": args.molecule_model, "epochs": epochs, "split_sizes": runs["molgnn"][0]["split_sizes"],
@@ -819,6 +942,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="also write the results as a Markdown table")
     parser.add_argument("--molecule-model", choices=("hybrid", "attentivefp"), default="hybrid")
     parser.add_argument("--sections", nargs="+", choices=("crystals", "molecules"), default=["crystals", "molecules"])
+    parser.add_argument("--work-dir", type=Path,
+                        help="keep run folders, caches and the contenders' logs here (default: a temporary folder)")
     parser.add_argument("--child", nargs=2, metavar=("TASK", "SPEC"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeats < 1:
@@ -861,10 +986,17 @@ def main(argv=None) -> dict:
     began = time.perf_counter()
     print(f"molgnn training benchmark ({'quick' if args.quick else 'full'}, {args.repeats} repeat(s), data "
           f"{args.data_dir}); every contender in a fresh subprocess on one torch thread", flush=True)
-    summary: dict = {"quick": args.quick, "repeats": args.repeats}
+    summary: dict = {"quick": args.quick, "repeats": args.repeats, "molgnn_tree": tree_state()}
+    if summary["molgnn_tree"]["uncommitted"]:
+        print(f"measuring molgnn {summary['molgnn_tree']['commit']} with uncommitted changes to "
+              f"{', '.join(summary['molgnn_tree']['uncommitted'])}", flush=True)
     seconds = {}
+    if args.work_dir is not None:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        if any(args.work_dir.iterdir()):
+            raise SystemExit(f"--work-dir {args.work_dir} is not empty")
     with tempfile.TemporaryDirectory(prefix="molgnn-train-bench-") as name:
-        tmp = Path(name)
+        tmp = args.work_dir.resolve() if args.work_dir is not None else Path(name)
         logs = tmp / "logs"
         logs.mkdir()
         if "crystals" in args.sections:
