@@ -54,17 +54,17 @@ def evaluate(run: checkpoint.Run, dataset, indices=None, batch_size: int = 64, d
     subset = dataset if indices is None else dataset[torch.as_tensor(indices)]
     y_true, y_pred, loss = predict_batches(run.model, expanded_batches(subset, batch_size), run.task,
                                            run.scaler, device)
-    return _metrics(run, y_true, y_pred, loss, thresholds)[0]
+    return _metrics(run, y_true, y_pred, loss, thresholds)
 
 
-def _metrics(run, y_true, y_pred, loss, thresholds):
+def _metrics(run, y_true, y_pred, loss, thresholds) -> dict:
     if is_classification(run.task):
         if thresholds is None:
             thresholds = np.asarray(run.info.get("thresholds", 0.5))
         metrics = classification_metrics(y_true, y_pred, run.targets, thresholds=thresholds)
     else:
         metrics = regression_metrics(y_true, y_pred, run.targets)
-    return {"loss": loss, "n": int(len(y_true)), **metrics}, (y_true, y_pred)
+    return {"loss": loss, "n": int(len(y_true)), **metrics}
 
 
 def evaluate_split(run: checkpoint.Run, dataset, split: Split, run_dir: Path, history: list[dict],
@@ -85,13 +85,13 @@ def evaluate_split(run: checkpoint.Run, dataset, split: Split, run_dir: Path, hi
         run.info["thresholds"] = tuned.tolist()
         checkpoint.save_info(run_dir, {k: v for k, v in run.info.items() if k not in ("format", "molgnn_version")})
         for name, (y_true, y_pred, loss) in arrays.items():
-            results[name] = _metrics(run, y_true, y_pred, loss, 0.5)[0]
-            results[f"{name}_tuned_threshold"] = _metrics(run, y_true, y_pred, loss, tuned)[0]
+            results[name] = _metrics(run, y_true, y_pred, loss, 0.5)
+            results[f"{name}_tuned_threshold"] = _metrics(run, y_true, y_pred, loss, tuned)
         shown = arrays.get("test", arrays["val"])
         plots.roc_curves(shown[0], shown[1], run.targets, plot_dir / "roc.png")
     else:
         for name, (y_true, y_pred, loss) in arrays.items():
-            results[name] = _metrics(run, y_true, y_pred, loss, None)[0]
+            results[name] = _metrics(run, y_true, y_pred, loss, None)
         shown = arrays.get("test", arrays["val"])
         plots.parity_plots(shown[0], shown[1], run.targets, run.info.get("units", {}), plot_dir / "parity.png")
     results["best_epoch"] = run.info.get("best_epoch")
