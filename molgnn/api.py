@@ -47,6 +47,8 @@ class GNNEstimator:
             ``CrystalFeaturizer(charges="none")``.
         validation_fraction: part of the training data held out for early stopping.
         run_dir: where the run is written (default: a temporary folder; ``save`` copies it).
+        oversample: oversampler applied to the training part (``none``, ``ml-ros``, ``mlsmote``,
+            ``cooccurrence``), adding up to ``oversample_budget`` times its size.
         epochs, batch_size, lr, weight_decay, patience, seed, model_args: see ``TrainConfig``.
 
     Fitted attributes: ``run_`` (the loaded run), ``task_``, ``targets_``, ``rejects_``, ``run_dir_``.
@@ -55,6 +57,7 @@ class GNNEstimator:
     def __init__(self, model: str = "auto", task: str = "auto", featurizer=None, epochs: int = 50,
                  batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 20,
                  validation_fraction: float = 0.1, seed: int = 0, model_args: dict | None = None,
+                 oversample: str = "none", oversample_budget: float = 0.25,
                  run_dir: str | Path | None = None, device: str | None = None, progress: bool = False):
         self.model = model
         self.task = task
@@ -67,6 +70,8 @@ class GNNEstimator:
         self.validation_fraction = validation_fraction
         self.seed = seed
         self.model_args = model_args
+        self.oversample = oversample
+        self.oversample_budget = oversample_budget
         self.run_dir = run_dir
         self.device = device
         self.progress = progress
@@ -100,7 +105,8 @@ class GNNEstimator:
                       (1 - self.validation_fraction, self.validation_fraction, 0.0))
         config = TrainConfig(model=model, model_args=dict(self.model_args or {}), epochs=self.epochs,
                              batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
-                             patience=self.patience, seed=self.seed)
+                             patience=self.patience, seed=self.seed, oversample=self.oversample,
+                             oversample_budget=self.oversample_budget)
         self.run_dir_ = Path(self.run_dir) if self.run_dir else Path(tempfile.mkdtemp(prefix="molgnn-run-"))
         train(dataset, self.run_dir_, config, split=split, resume=False, progress=self.progress, device=self.device)
         self._set_run(self.run_dir_)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from molgnn.cli.featurize import dataset_arguments, load_from_args
+from molgnn.imbalance import OVERSAMPLERS
 from molgnn.models.registry import MODELS
 from molgnn.train.config import OPTIMIZERS, SCHEDULERS, SPLITS, TrainConfig
 from molgnn.train.trainer import train
@@ -27,6 +28,9 @@ def add_parser(verbs, name: str) -> None:
     parser.add_argument("--patience", type=int, help="early stopping patience in epochs")
     parser.add_argument("--split", choices=SPLITS)
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--oversample", choices=list(OVERSAMPLERS),
+                        help="oversample the training split (molgnn's own: cooccurrence; default none)")
+    parser.add_argument("--oversample-budget", type=float, help="samples to add, as a fraction of the training set (0.25)")
     parser.add_argument("--pos-weight", action="store_true", default=None, help="weight positives per label")
     parser.add_argument("--no-resume", action="store_true", help="start over even if the run folder has a run")
 
@@ -34,11 +38,11 @@ def add_parser(verbs, name: str) -> None:
 def run(args) -> int:
     values = TrainConfig.from_file(args.config).to_dict() if args.config else {}
     for key in ("model", "model_args", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "scheduler",
-                "patience", "split", "seed", "pos_weight"):
+                "patience", "split", "seed", "pos_weight", "oversample", "oversample_budget"):
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     config = TrainConfig.from_dict(values)
-    if config.model == "hybrid" and not args.fingerprint_bits:
+    if (config.model == "hybrid" or config.oversample == "mlsmote") and not args.fingerprint_bits:
         args.fingerprint_bits = 2048
     dataset = load_from_args(args)
     metrics = train(dataset, Path(args.out), config, resume=not args.no_resume, progress=not args.json)

@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from molgnn.imbalance import OVERSAMPLERS
+
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULERS = ("none", "cosine", "plateau", "step")
 SPLITS = ("random", "scaffold", "stratified")
@@ -15,6 +17,10 @@ MONITORS = ("auto", "loss", "roc_auc", "pr_auc", "mae")
 @dataclass
 class TrainConfig:
     """Everything that decides a training run besides the data and the model's own arguments.
+
+    ``oversample`` names an oversampler of ``molgnn.imbalance.OVERSAMPLERS`` applied to the training
+    split only (``none``, ``ml-ros``, ``mlsmote``, ``cooccurrence``), adding ``oversample_budget`` times
+    the training set's size at most, seeded by ``seed``; see ``molgnn.data.oversample``.
 
     ``monitor`` is the validation metric for early stopping and for keeping the best weights:
     ``auto`` is ``roc_auc`` for classification and ``mae`` for regression (for several targets,
@@ -37,10 +43,13 @@ class TrainConfig:
     split: str = "random"
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
+    oversample: str = "none"
+    oversample_budget: float = 0.25
 
     def __post_init__(self):
         for name, value, choices in [("optimizer", self.optimizer, OPTIMIZERS), ("scheduler", self.scheduler, SCHEDULERS),
-                                     ("split", self.split, SPLITS), ("monitor", self.monitor, MONITORS)]:
+                                     ("split", self.split, SPLITS), ("monitor", self.monitor, MONITORS),
+                                     ("oversample", self.oversample, tuple(OVERSAMPLERS))]:
             if value not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {value!r}")
         self.split_fractions = tuple(float(f) for f in self.split_fractions)
@@ -48,6 +57,8 @@ class TrainConfig:
             raise ValueError(f"split_fractions must be three numbers summing to 1, got {self.split_fractions}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
+        if not 0 <= self.oversample_budget <= 10:
+            raise ValueError(f"oversample_budget is a fraction of the training set in [0, 10], got {self.oversample_budget}")
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:

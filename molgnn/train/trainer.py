@@ -17,7 +17,9 @@ import torch
 from tqdm.auto import tqdm
 
 from molgnn.data.dataset import GraphDataset
+from molgnn.data.oversample import oversample_dataset
 from molgnn.data.splits import Split, make_split
+from molgnn.imbalance import make_oversampler
 from molgnn.models.registry import build_model, model_entry
 from molgnn.train import checkpoint
 from molgnn.train.config import TrainConfig
@@ -70,6 +72,8 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
         state = saved["state"]
 
     train_set, val_set = dataset[torch.as_tensor(split.train)], dataset[torch.as_tensor(split.val)]
+    if config.oversample != "none":
+        train_set = _oversampled(train_set, config, run_dir)
     info = {"model": {"name": config.model, "args": model_args}, "featurizer": dataset.meta["featurizer"],
             "task": task, "targets": dataset.targets, "units": dataset.units, "scaler": scaler.to_dict(),
             "dataset": {"name": dataset.meta["name"], "source": dataset.meta.get("source")},
@@ -129,6 +133,14 @@ def _resolve_split(dataset: GraphDataset, run_dir: Path, config: TrainConfig, sp
                            seed=config.seed)
     saved.write_text(json.dumps(split.to_dict(dataset.ids)))
     return split
+
+
+def _oversampled(train_set: GraphDataset, config: TrainConfig, run_dir: Path) -> GraphDataset:
+    """The training split with the oversampler's additions; its imbalance before/after goes to ``imbalance.json``."""
+    oversampler = make_oversampler(config.oversample, budget=config.oversample_budget, seed=config.seed)
+    oversampled = oversample_dataset(train_set, oversampler)
+    (run_dir / "imbalance.json").write_text(json.dumps(oversampled.summary(), indent=1))
+    return oversampled.dataset
 
 
 def _model_args(dataset: GraphDataset, config: TrainConfig) -> dict:
