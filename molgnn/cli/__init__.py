@@ -6,9 +6,10 @@ import argparse
 import sys
 
 from molgnn import __version__
-from molgnn.cli import datasets, evaluate, featurize, predict, train
+from molgnn.cli import datasets, evaluate, featurize, imbalance, oversample, predict, train
 
-VERBS = {"datasets": datasets, "featurize": featurize, "train": train, "evaluate": evaluate, "predict": predict}
+VERBS = {"datasets": datasets, "featurize": featurize, "train": train, "evaluate": evaluate, "predict": predict,
+         "imbalance": imbalance, "oversample": oversample}
 
 
 def main(argv: list[str] | None = None) -> int:

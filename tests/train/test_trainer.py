@@ -133,3 +133,23 @@ def test_predictions_stay_in_their_rows_when_ids_repeat(sider, tmp_path):
     assert frame.iloc[0, 2:].notna().all() and frame.iloc[1, 2:].isna().all()
     alone = predict_inputs(run, ["CCO"])
     np.testing.assert_allclose(frame.iloc[0, 2:].to_numpy(float), alone.iloc[0, 2:].to_numpy(float), rtol=1e-6)
+
+
+@pytest.mark.parametrize("oversample", ["cooccurrence", "mlsmote"])
+def test_oversampled_training_set_trains_end_to_end(sider, tmp_path, oversample):
+    config = _config(model="hybrid", model_args={"hidden": 32, "fp_hidden": 32}, epochs=2, split="stratified",
+                     oversample=oversample, oversample_budget=0.25)
+    metrics = trainer.train(sider, tmp_path / "run", config, progress=False)
+    assert 0 <= metrics["test"]["roc_auc"] <= 1
+    report = json.loads((tmp_path / "run" / "imbalance.json").read_text())
+    split = json.loads((tmp_path / "run" / "split.json").read_text())
+    assert report["before"]["n_samples"] == len(split["train"]) == report["original"]
+    assert report["after"]["n_samples"] == report["original"] + report["clones"] + report["synthetic"]
+    assert 0 < report["after"]["n_samples"] - report["original"] <= int(0.25 * len(split["train"]))
+    assert report["after"]["mean_ir"] < report["before"]["mean_ir"]
+    assert load_run(tmp_path / "run").info["train_config"]["oversample"] == oversample
+
+
+def test_oversampling_a_regression_task_is_refused(crafted_small, tmp_path):
+    with pytest.raises(ValueError, match="class labels"):
+        trainer.train(crafted_small, tmp_path / "run", _config(model="cgcnn", oversample="ml-ros"), progress=False)
