@@ -19,3 +19,18 @@ def test_featurize_benchmark_quick(data_dir):
     assert summary["quick"] is True and summary["neighbour_check"]["ok"]
     for key in ("molgnn_vs_from_smiles", "molgnn_fraction_of_parse_rate", "crystal_speedup_vs_cgcnn"):
         assert summary[key] > 0
+
+
+@pytest.mark.slow
+def test_drug_effects_benchmark_quick(data_dir, tmp_path):
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "drug_effects.py"), "--quick", "--data-dir", str(data_dir),
+                             "--work-dir", str(tmp_path / "work"), "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["quick"] is True and set(summary["goals"]) == {"sider", "tox21"}
+    molgnn_runs = 2 * 2 * 4  # data sets x models x oversampling settings, one split and seed
+    assert summary["runs"] == molgnn_runs + (2 if summary["chemprop"] == "ok" else 0)
+    for goals in summary["goals"].values():
+        assert 0 <= goals["hybrid_roc_auc_stratified"] <= 1 and len(goals["macro_f1"]) == 2
+    assert (tmp_path / "out" / "drug_effects.md").read_text().count("| hybrid | cooccurrence |") == 2
