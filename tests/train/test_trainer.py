@@ -153,3 +153,12 @@ def test_oversampled_training_set_trains_end_to_end(sider, tmp_path, oversample)
 def test_oversampling_a_regression_task_is_refused(crafted_small, tmp_path):
     with pytest.raises(ValueError, match="class labels"):
         trainer.train(crafted_small, tmp_path / "run", _config(model="cgcnn", oversample="ml-ros"), progress=False)
+
+
+def test_multiregression_reports_every_target_in_its_unit(data_dir, tmp_path):
+    qm9 = load_dataset("qm9_subset_499", data_dir=data_dir, cache_dir=tmp_path / "cache", workers=1, progress=False)
+    metrics = trainer.train(qm9, tmp_path / "run", _config(epochs=2), progress=False)
+    assert len(qm9.targets) == 12
+    assert list(metrics["test"]["per_target"]) == qm9.targets
+    assert all(np.isfinite(values["mae"]) and values["n_observed"] > 0 for values in metrics["test"]["per_target"].values())
+    assert load_run(tmp_path / "run").info["units"] == qm9.units and "mu" in qm9.units
