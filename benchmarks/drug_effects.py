@@ -252,9 +252,14 @@ def plot(summary: pd.DataFrame, out: Path) -> list[str]:
             axes.bar(range(len(part)), part[metric], yerr=part[f"{metric}_std"], color=colours, capsize=2)
             axes.set_xticks(range(len(part)), labels, rotation=90, fontsize=7)
             axes.set_ylabel(metric.replace("test_", "test "))
+            axes.set_title(f"{dataset}: test {metric.replace('test_', '')}, mean ± std over seeds", fontsize=9)
             low = np.nanmin(part[metric] - part[f"{metric}_std"])
             axes.set_ylim(max(0.0, low - 0.05), min(1.0, np.nanmax(part[metric] + part[f"{metric}_std"]) + 0.03))
-        figure.suptitle(f"{dataset}: none (C0), ML-ROS (C1), MLSMOTE (C2), molgnn co-occurrence (C3), chemprop (grey)")
+        from matplotlib.patches import Patch
+
+        names = [*OVERSAMPLERS, "chemprop"]
+        figure.legend(handles=[Patch(color=f"C{k}" if k < 4 else "C7", label=name) for k, name in enumerate(names)],
+                      loc="outside upper center", ncols=len(names), fontsize=8)
         path = out / f"drug_effects_{dataset}.png"
         figure.savefig(path, dpi=110)
         written.append(str(path))
