@@ -50,3 +50,7 @@ class IsolatedAtomError(InvalidInputError):
 
 class InvalidLabelError(InvalidInputError):
     """A label cell that is present but is not a number."""
+
+
+class ChargeEquilibrationError(InvalidInputError):
+    """Partial charges could not be computed: an element without parameters, or a singular system."""
