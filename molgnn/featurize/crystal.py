@@ -23,13 +23,14 @@ import torch
 from torch_geometric.data import Data
 
 from molgnn.chem import elements
+from molgnn.chem.charge_equilibration import EQeq
 from molgnn.chem.crystal import Crystal, crystal_from_structure, read_cif
 from molgnn.chem.errors import InvalidInputError, IsolatedAtomError, OverlappingAtomsError
 from molgnn.chem.neighbors import periodic_neighbors
 from molgnn.featurize.collated import Collated
 from molgnn.featurize.gaussian import GaussianExpansion
 
-CHARGE_SCHEMES = ("cif", "none")
+CHARGE_SCHEMES = ("cif", "eqeq", "none")
 ISOLATED_POLICIES = ("error", "keep")
 
 
@@ -44,8 +45,11 @@ class CrystalFeaturizer:
             of a CGCNN ``atom_init.json``.
         gaussian_step: spacing (and width) of the Gaussian distance expansion, Å; centres run
             from 0 to ``cutoff``.
-        charges: ``"cif"`` to read per-atom partial charges from ``_atom_site_charge`` into
-            ``data.charge`` (a structure without them is rejected), ``"none"`` to ignore them.
+        charges: where ``data.charge`` (per-atom partial charges, e) comes from: ``"cif"`` reads
+            ``_atom_site_charge`` (a structure without it is rejected); ``"eqeq"`` computes them by
+            periodic charge equilibration (``molgnn.chem.charge_equilibration.EQeq``, any CIF or
+            structure; one whose system cannot be solved is rejected with the reason); ``"none"``
+            adds no charges.
         min_distance: two atoms closer than this (Å) are rejected as overlapping.
         isolated: what to do with an atom that has no neighbour inside the cutoff: ``"error"``
             rejects the structure, ``"keep"`` keeps the atom as a node without edges.
@@ -135,6 +139,7 @@ class CrystalFeaturizer:
                 input_id, f"{len(lonely)} atom(s) without a neighbour within {self.cutoff} Å "
                 f"(first: atom {lonely[0]}, {elements.symbol(int(crystal.numbers[lonely[0]]))})")
 
+        charges = self._charges(crystal)
         data = Data(
             z=torch.from_numpy(crystal.numbers),
             pos=torch.from_numpy(crystal.cart.astype(np.float32)),
@@ -144,9 +149,16 @@ class CrystalFeaturizer:
             edge_dist=torch.from_numpy(distances[keep].astype(np.float32)),
             id=input_id,
         )
-        if self.charges == "cif":
-            data.charge = torch.from_numpy(crystal.charges.astype(np.float32))
+        if charges is not None:
+            data.charge = torch.from_numpy(charges.astype(np.float32))
         return data
+
+    def _charges(self, crystal: Crystal) -> np.ndarray | None:
+        if self.charges == "cif":
+            return crystal.charges
+        if self.charges == "eqeq":
+            return EQeq()(crystal)  # raises ChargeEquilibrationError, an InvalidInputError naming the structure
+        return None
 
     def expand(self, data: Data) -> Data:
         """Add ``x`` (element features of ``z``) and ``edge_attr`` (Gaussian-expanded ``edge_dist``).

@@ -1,0 +1,54 @@
+"""Charge schemes of the crystal featurizer: CIF charges, computed (EQeq) charges, none."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from molgnn.chem.crystal import Crystal, read_cif
+from molgnn.chem.errors import ChargeEquilibrationError, InvalidInputError
+from molgnn.data.build import cache_key, resolve_spec
+from molgnn.featurize.config import featurizer_from_config
+from molgnn.featurize.crystal import CHARGE_SCHEMES, CrystalFeaturizer
+
+
+def test_eqeq_charges_of_a_ddec_cif_match_the_published_eqeq_charges(data_dir):
+    graph = CrystalFeaturizer(charges="eqeq")(data_dir / "crafted726" / "cif" / "DDEC" / "FUDQIF.cif")
+    published = read_cif(data_dir / "crafted726" / "cif" / "EQeq" / "FUDQIF.cif").charges
+    charge = graph.charge.double().numpy()
+    assert graph.charge.shape == (graph.num_nodes,) and abs(charge.sum()) < 1e-5
+    assert np.abs(charge - published).mean() < 0.01 and np.abs(charge - published).max() < 0.05
+
+
+def test_cif_without_charges_needs_computed_ones(data_dir):
+    path = sorted((data_dir / "hmof100" / "cif").glob("*.cif"))[1]
+    with pytest.raises(InvalidInputError, match="no partial charges"):
+        CrystalFeaturizer(charges="cif")(path)
+    graph = CrystalFeaturizer(charges="eqeq")(path)
+    assert graph.charge.abs().max() > 0.1 and abs(graph.charge.double().sum().item()) < 1e-5
+    assert "charge" not in CrystalFeaturizer(charges="none")(path)
+
+
+def test_scheme_is_in_the_config_and_the_cache_key(data_dir):
+    assert CHARGE_SCHEMES == ("cif", "eqeq", "none")
+    featurizer = CrystalFeaturizer(charges="eqeq")
+    assert featurizer.config()["charges"] == "eqeq"
+    assert featurizer_from_config(featurizer.config()) == featurizer
+    spec = resolve_spec("crafted726", data_dir)
+    keys = {cache_key(spec, CrystalFeaturizer(charges=scheme)) for scheme in CHARGE_SCHEMES}
+    assert len(keys) == 3
+    with pytest.raises(ValueError, match="charges must be one of"):
+        CrystalFeaturizer(charges="computed")
+
+
+def test_a_structure_the_solver_cannot_handle_is_a_reject_with_its_reason(data_dir):
+    good = read_cif(data_dir / "crafted726" / "cif" / "DDEC" / "FUDQIF.cif")
+    frac = good.frac.copy()
+    frac[1] = frac[0] + 1e-3  # two atoms 0.01-0.03 Å apart: singular
+    twin = Crystal("twin", good.lattice, frac, good.numbers)
+    featurizer = CrystalFeaturizer(charges="eqeq", min_distance=0.0)
+    again = dataclasses.replace(good, id="FUDQIF-2")
+    graphs, rejects = featurizer.featurize_many([good, twin, again], ["FUDQIF", "twin", "FUDQIF-2"])
+    assert graphs.ids == ["FUDQIF", "FUDQIF-2"]
+    assert len(rejects) == 1 and isinstance(rejects[0], ChargeEquilibrationError)
+    assert rejects[0].input_id == "twin" and "singular" in rejects[0].reason
