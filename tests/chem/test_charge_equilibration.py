@@ -59,3 +59,10 @@ def test_coinciding_atoms_are_a_singular_system(fudqif):
     frac[1] = frac[0]
     with pytest.raises(ChargeEquilibrationError, match="singular"):
         EQeq()(Crystal("twin", fudqif.lattice, frac, fudqif.numbers))
+
+
+def test_a_saddle_point_with_absurd_charges_is_refused(data_dir):
+    """A dense hypothetical MOF whose EQeq energy has no minimum: the stationary point puts ~9 e on an atom."""
+    crystal = read_cif(data_dir / "hmof100" / "cif" / "hMOF-5030640.cif")
+    with pytest.raises(ChargeEquilibrationError, match="hMOF-5030640: charge equilibration has no physical solution"):
+        eqeq_charges(crystal)
