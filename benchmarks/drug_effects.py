@@ -45,7 +45,7 @@ import pandas as pd
 OVERSAMPLERS = ("none", "ml-ros", "mlsmote", "cooccurrence")
 METRICS = ("roc_auc", "pr_auc", "precision_micro", "recall_micro", "f1_micro", "precision_macro", "recall_macro", "f1_macro")
 FULL = {"datasets": ("sider", "tox21"), "splits": ("stratified", "scaffold"), "seeds": (0, 1, 2), "rows": None,
-        "epochs": {"sider": 30, "tox21": 15}, "patience": 10, "batch_size": 64,
+        "epochs": {"sider": 30, "tox21": 10}, "patience": 10, "batch_size": 64,
         "models": {"hybrid": {"hidden": 128, "fp_hidden": 256, "dropout": 0.2}, "gine": {"hidden": 128, "layers": 3}}}
 QUICK = {**FULL, "splits": ("stratified",), "seeds": (0,), "rows": {"sider": 300, "tox21": 400},
          "epochs": {"sider": 2, "tox21": 2}, "models": {"hybrid": {"hidden": 32, "fp_hidden": 32}, "gine": {"hidden": 32}}}
@@ -276,11 +276,17 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=Path("drug_effects_results"), help="report folder")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel, one torch thread each")
     parser.add_argument("--datasets", nargs="+", help="subset of the data sets (default sider tox21)")
+    parser.add_argument("--splits", nargs="+", choices=("stratified", "scaffold"), help="subset of the splits (default both)")
+    parser.add_argument("--seeds", type=int, help="number of seeds (default 3)")
     parser.add_argument("--no-chemprop", action="store_true", help="leave the chemprop reference out")
     args = parser.parse_args(argv)
     config = dict(QUICK if args.quick else FULL)
     if args.datasets:
         config["datasets"] = tuple(args.datasets)
+    if args.splits:
+        config["splits"] = tuple(args.splits)
+    if args.seeds:
+        config["seeds"] = tuple(range(args.seeds))
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="molgnn-drug-effects-"))
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
