@@ -95,18 +95,52 @@ def smiles_csv(path: Path, smiles_column: str = "smiles", targets: list[str] | N
     return records
 
 
+HENRY_CHOICES = ("none", "linear", "log10")
+
+
+def _henry_target(henry: str, prefix: str, units: str) -> tuple[list[str], dict[str, str]]:
+    """Name and unit of the Henry-regime target (none, K_H, or log10 K_H)."""
+    if henry not in HENRY_CHOICES:
+        raise DatasetSpecError(f"henry must be one of {HENRY_CHOICES}, got {henry!r}")
+    if henry == "none":
+        return [], {}
+    name = f"{prefix}_henry" if henry == "linear" else f"{prefix}_log10_henry"
+    unit = f"{units}/bar" if henry == "linear" else f"log10({units}/bar)"
+    return [name], {name: unit}
+
+
+def henry_coefficient(pressures: np.ndarray, loadings: np.ndarray, henry: str) -> float:
+    """Least-squares slope through the origin of low-pressure loadings (Henry's law), or its log10.
+
+    NaN when there is no point or the slope is not positive (log10 of an empty framework).
+    """
+    if not len(pressures):
+        return math.nan
+    slope = float(np.dot(pressures, loadings) / np.dot(pressures, pressures))
+    if henry == "log10":
+        return math.log10(slope) if slope > 0 else math.nan
+    return slope
+
+
 def crafted726(folder: Path, gas: str = "CO2", temperature: float = 298, pressures: list[float] = (1.0,),
                simulation_id: int = 1, charges: str = "DDEC", exclude_inconsistent: bool = True,
-               units: str = "mmol/g") -> RecordSet:
-    """CRAFTED MOFs: CIFs with ``charges`` scheme, uptake of ``gas`` at ``temperature`` (K) and ``pressures`` (bar)."""
+               henry: str = "none", henry_max_pressure: float = 0.005, units: str = "mmol/g") -> RecordSet:
+    """CRAFTED MOFs: CIFs with ``charges`` scheme, uptake of ``gas`` at ``temperature`` (K) and ``pressures`` (bar).
+
+    ``henry`` adds a low-pressure target after the pressures: ``"linear"`` the Henry coefficient
+    (units/bar, the slope through the origin of the isotherm points at or below
+    ``henry_max_pressure`` bar: 0.001, 0.002 and 0.005 bar by default), ``"log10"`` its decimal
+    logarithm (Henry coefficients span orders of magnitude).
+    """
     cif_dir = folder / "cif" / charges
     if not cif_dir.is_dir():
         choices = sorted(p.name for p in (folder / "cif").iterdir()) if (folder / "cif").is_dir() else []
         raise DatasetSpecError(f"no CIF folder for charges={charges!r}; choose one of {choices}")
     names = sorted(p.stem for p in cif_dir.glob("*.cif"))
     pressures = [float(p) for p in pressures]
-    targets = [f"{gas}_{temperature:g}K_{p:g}bar" for p in pressures]
-    y = np.full((len(names), len(pressures)), np.nan)
+    henry_names, henry_units = _henry_target(henry, f"{gas}_{temperature:g}K", units)
+    targets = [f"{gas}_{temperature:g}K_{p:g}bar" for p in pressures] + henry_names
+    y = np.full((len(names), len(targets)), np.nan)
     rejects, grid = [], None
     for i, name in enumerate(names):
         isotherm = folder / "isotherms" / f"{name}_{gas}.csv"
@@ -122,13 +156,17 @@ def crafted726(folder: Path, gas: str = "CO2", temperature: float = 298, pressur
             hit = rows[np.isclose(rows[:, 0], bar * 1e5, rtol=1e-6)]
             if len(hit):
                 y[i, j] = hit[0, 1]
+        if henry_names:
+            low = rows[rows[:, 0] <= henry_max_pressure * 1e5 * (1 + 1e-9)]
+            y[i, -1] = henry_coefficient(low[:, 0] / 1e5, low[:, 1], henry)
     if grid is None:
         raise DatasetSpecError(f"no {gas} isotherm at {temperature} K with simulation_id={simulation_id}")
     missing = [p for p in pressures if not any(math.isclose(p, g, rel_tol=1e-6) for g in grid)]
     if missing:
         raise DatasetSpecError(f"pressures {missing} bar are not on the isotherm grid {grid} bar")
     records = RecordSet("crystals", names, [cif_dir / f"{n}.cif" for n in names], y, targets,
-                        {t: units for t in targets}, has_charges=True, files=[cif_dir, folder / "isotherms"])
+                        {t: henry_units.get(t, units) for t in targets}, has_charges=True,
+                        files=[cif_dir, folder / "isotherms"])
     keep = np.ones(len(names), dtype=bool)
     rejected = {r for r, _ in rejects}
     keep[[i for i, n in enumerate(names) if n in rejected]] = False
@@ -141,11 +179,17 @@ def crafted726(folder: Path, gas: str = "CO2", temperature: float = 298, pressur
     return records
 
 
-def hmof100(folder: Path, pressures: list[float] = (0.01, 0.05, 0.1, 0.5, 2.5), units: str = "mol/kg") -> RecordSet:
-    """Hypothetical MOFs: CIFs without charges and CO2 uptake at ``pressures`` (bar), 298 K."""
+def hmof100(folder: Path, pressures: list[float] = (0.01, 0.05, 0.1, 0.5, 2.5), henry: str = "none",
+            units: str = "mol/kg") -> RecordSet:
+    """Hypothetical MOFs: CIFs without charges and CO2 uptake at ``pressures`` (bar), 298 K.
+
+    ``henry`` (``"linear"`` or ``"log10"``) adds the low-pressure target uptake(0.01 bar) / 0.01 bar
+    (the lowest pressure simulated, a one-point Henry coefficient) or its log10.
+    """
     names = sorted(p.stem for p in (folder / "cif").glob("*.cif"))
-    targets = [f"CO2_298K_{float(p):g}bar" for p in pressures]
-    y = np.full((len(names), len(pressures)), np.nan)
+    henry_names, henry_units = _henry_target(henry, "CO2_298K", units)
+    targets = [f"CO2_298K_{float(p):g}bar" for p in pressures] + henry_names
+    y = np.full((len(names), len(targets)), np.nan)
     row = {n: i for i, n in enumerate(names)}
     for j, bar in enumerate(pressures):
         path = folder / f"co2_{float(bar):g}bar.csv"
@@ -156,8 +200,14 @@ def hmof100(folder: Path, pressures: list[float] = (0.01, 0.05, 0.1, 0.5, 2.5), 
         for name, value in zip(frame["name"], frame["uptake"]):
             if name in row:
                 y[row[name], j] = value
+    if henry_names:
+        lowest = folder / "co2_0.01bar.csv"
+        frame = pd.read_csv(lowest, header=None, names=["name", "uptake"], dtype={"name": str})
+        for name, value in zip(frame["name"], frame["uptake"]):
+            if name in row:
+                y[row[name], -1] = henry_coefficient(np.array([0.01]), np.array([float(value)]), henry)
     return RecordSet("crystals", names, [folder / "cif" / f"{n}.cif" for n in names], y, targets,
-                     {t: units for t in targets}, files=[folder])
+                     {t: henry_units.get(t, units) for t in targets}, files=[folder])
 
 
 def cgcnn_folder(folder: Path, units: str = "") -> RecordSet:

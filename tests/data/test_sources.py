@@ -55,3 +55,25 @@ def test_cgcnn_folder(data_dir):
     assert records.ids[0] == "1000041" and records.y[:, 0].tolist() == [float(i) for i in range(1, 11)]
     with pytest.raises(DatasetSpecError, match="no id_prop.csv"):
         cgcnn_folder(data_dir / "hmof100")
+
+
+def test_henry_regime_targets(data_dir):
+    folder = data_dir / "crafted726"
+    linear = crafted726(folder, pressures=[0.1, 1.0], henry="linear")
+    assert linear.targets == ["CO2_298K_0.1bar", "CO2_298K_1bar", "CO2_298K_henry"]
+    assert linear.units["CO2_298K_henry"] == "mmol/g/bar" and linear.units["CO2_298K_1bar"] == "mmol/g"
+    low = crafted726(folder, pressures=[0.001, 0.002, 0.005])
+    pressures = np.array([0.001, 0.002, 0.005])
+    expected = low.y @ pressures / (pressures @ pressures)  # least-squares slope through the origin
+    assert np.allclose(linear.y[:, 2], expected)
+    assert 10 < np.median(linear.y[:, 2]) < 20  # ~ uptake(0.001 bar) / 0.001 bar
+    logarithmic = crafted726(folder, pressures=[], henry="log10")
+    assert logarithmic.targets == ["CO2_298K_log10_henry"] and logarithmic.units["CO2_298K_log10_henry"] == "log10(mmol/g/bar)"
+    empty = expected <= 0  # frameworks that adsorb nothing have no logarithm: missing, not -inf
+    assert empty.sum() >= 1 and np.isnan(logarithmic.y[empty, 0]).all()
+    assert np.allclose(logarithmic.y[~empty, 0], np.log10(expected[~empty]))
+    hmof = hmof100(data_dir / "hmof100", henry="linear")
+    assert hmof.y.shape == (100, 6) and np.allclose(hmof.y[:, 5], hmof.y[:, 0] / 0.01)
+    assert hmof.units["CO2_298K_henry"] == "mol/kg/bar"
+    with pytest.raises(DatasetSpecError, match="henry must be one of"):
+        hmof100(data_dir / "hmof100", henry="yes")
