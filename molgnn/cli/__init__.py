@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from molgnn import __version__
-from molgnn.cli import datasets, evaluate, featurize, imbalance, oversample, predict, train
+from molgnn.cli import datasets, evaluate, featurize, imbalance, oversample, predict, screen, train
 
 VERBS = {"datasets": datasets, "featurize": featurize, "train": train, "evaluate": evaluate, "predict": predict,
-         "imbalance": imbalance, "oversample": oversample}
+         "imbalance": imbalance, "oversample": oversample, "screen": screen}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,252 @@
+"""``screen``: stream a library through featurization workers into batched inference, chunk by chunk.
+
+The main process reads the library as a stream, cuts its shard into chunks, hands each chunk to a
+pool of worker processes (featurization and collation, one torch thread each) with a bounded
+number in flight, runs every model of the ensemble on the batches that come back (on the GPU
+when there is one) and writes each chunk's rows atomically. Memory stays flat in the library's
+size: at most a few chunks are in memory at any time, and the merge streams chunk by chunk.
+Under ``torchrun`` (``RANK`` / ``WORLD_SIZE`` in the environment) each rank screens the records
+``index % WORLD_SIZE == RANK``; rank 0 waits for the other ranks' done markers and merges.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from molgnn.chem import errors
+from molgnn.chem.crystal import parse_cif_text, read_cif
+from molgnn.screen import store
+from molgnn.screen.ensemble import Ensemble, load_ensemble
+from molgnn.screen.library import CRYSTALS, Library, open_library
+from molgnn.screen.rank import top_candidates
+from molgnn.screen.worker import ChunkResult, featurize_chunk, init_worker, load_batches
+
+CHUNK_SIZE = {"molecules": 2048, "crystals": 32}
+CHARGE_PROBES = 5  # records read to decide whether a library's CIFs carry partial charges
+
+
+class ScreenError(ValueError):
+    """A screen that cannot run: library and models do not fit, or charges are missing."""
+
+
+@dataclass
+class ScreenResult:
+    """The finished screen: the table's path and the summary (counts per status, throughput, timings)."""
+
+    path: Path
+    summary: dict
+
+    def table(self, columns: list[str] | None = None) -> pd.DataFrame:
+        if self.path.suffix.lower() == ".csv":
+            return pd.read_csv(self.path, usecols=columns, keep_default_na=False, na_values=[""],
+                               dtype={"id": str, "source": str, "reason": str})
+        return pd.read_parquet(self.path, columns=columns)
+
+    def top(self, k: int = 100, sort: str | None = None, **filters) -> pd.DataFrame:
+        """The ``k`` best records by ``sort``; see ``molgnn.screen.rank.top_candidates``."""
+        return top_candidates(self.path, k, sort, **filters)
+
+
+def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, out: str | Path, *,
+           smiles_column: str = "smiles", id_column: str | None = None, workers: int | None = None,
+           chunk_size: int | None = None, batch_size: int = 256, device: str | None = None,
+           charges: str | None = None, max_atoms: int | None = None, restart: bool = False,
+           progress: bool = True, rank: int | None = None, world_size: int | None = None,
+           merge_timeout: float | None = None) -> ScreenResult:
+    """Screen ``library`` with the run folder(s) ``runs``; one output row per library record.
+
+    Args:
+        runs: one run folder, or several (an ensemble: mean and std across them per target).
+        library: a folder or tar/zip archive of CIFs, a CSV/SMI/Parquet file of SMILES, or
+            ``core-mof[:SET]`` (see ``molgnn.screen.library``).
+        out: the table to write, Parquet, or CSV when it ends in ``.csv``. Work in progress
+            lives in ``<out>.parts/``; rerunning with the same arguments resumes there.
+        smiles_column, id_column: columns of a SMILES table (ids default to the row number).
+        workers: featurization processes (default: all cores; 0 featurizes in this process).
+        chunk_size: records per chunk, the unit of work, of writing and of resuming.
+        batch_size: graphs per model call.
+        device: where the models run (default: the GPU of this rank when there is one, else CPU).
+        charges: for crystal models trained on charges read from CIFs (``charges="cif"``), compute
+            them instead with this scheme (e.g. ``"eqeq"``) when the library's CIFs have none.
+        max_atoms: reject structures with more atoms than this (protects memory; default: the
+            model's featurizer setting).
+        restart: discard earlier work in ``<out>.parts/`` (otherwise it is resumed).
+        rank, world_size: this process's shard (default: ``RANK`` / ``WORLD_SIZE`` or 0 / 1).
+        merge_timeout: seconds rank 0 waits for the other ranks before giving up (default: forever).
+
+    Returns the ``ScreenResult`` (on ranks other than 0: the shard's statistics, no table).
+    """
+    out = Path(out)
+    rank, world = _rank_and_world(rank, world_size)
+    device = torch.device(device) if device else _default_device()
+    run_dirs = [runs] if isinstance(runs, (str, Path)) else list(runs)
+    ensemble = load_ensemble(run_dirs, device, charges, max_atoms)
+    library = library if isinstance(library, Library) else open_library(library, smiles_column, id_column)
+    if library.kind != ensemble.kind:
+        raise ScreenError(f"{library.spec} is a library of {library.kind} but the model(s) take {ensemble.kind}")
+    if library.kind == CRYSTALS:
+        _check_charges(ensemble, library, run_dirs)
+    chunk_size = int(chunk_size or CHUNK_SIZE[library.kind])
+    workers = (os.cpu_count() or 1) if workers is None else int(workers)
+    folder = store.work_dir(out)
+    manifest = {"runs": ensemble.describe(), "library": library.identity(), "columns": ensemble.columns(),
+                "featurizers": [f.config() for f in ensemble.featurizers], "chunk_size": chunk_size,
+                "world_size": world, "format": "csv" if _is_csv(out) else "parquet"}
+    store.open_work_dir(folder, manifest, restart and rank == 0)
+    if out.exists() and (folder / store.SUMMARY).exists():
+        return ScreenResult(out, json.loads((folder / store.SUMMARY).read_text()))
+
+    stats = _screen_shard(ensemble, library, folder, rank, world, chunk_size, batch_size, workers, device, progress)
+    store.mark_done(folder, rank, stats)
+    if rank != 0:
+        return ScreenResult(out, {"rank": rank, "world_size": world, **stats})
+    done = store.wait_for_ranks(folder, world, merge_timeout)
+    start = time.perf_counter()
+    counts = store.merge(folder, out, done, chunk_size, _is_csv(out))
+    summary = _summary(out, ensemble, done, counts, workers, device, time.perf_counter() - start)
+    store.atomic_write_text(folder / store.SUMMARY, json.dumps(summary, indent=1))
+    store.remove_parts(folder)
+    return ScreenResult(out, summary)
+
+
+def _screen_shard(ensemble: Ensemble, library: Library, folder: Path, rank: int, world: int, chunk_size: int,
+                  batch_size: int, workers: int, device, progress: bool) -> dict:
+    started = time.perf_counter()
+    timing = dict.fromkeys(("parse_s", "featurize_s", "collate_s", "model_s", "write_s"), 0.0)
+    counter = {"records": 0, "chunks": 0, "screened": 0, "resumed": 0}
+    total = library.count()
+    bar = tqdm(total=None if total is None else len(range(rank, total, world)), unit="rec", smoothing=0.05,
+               desc=f"screen {Path(library.spec).name}" + (f" [rank {rank}/{world}]" if world > 1 else ""),
+               disable=not progress)
+    columns = ensemble.columns()
+
+    def finish(result: ChunkResult, chunk: int, records: list) -> None:
+        for key in ("parse_s", "featurize_s", "collate_s"):
+            timing[key] += result.timing[key]
+        start = time.perf_counter()
+        values = ensemble.predict([load_batches(b) for b in result.batches], len(result.kept), device)
+        timing["model_s"] += time.perf_counter() - start
+        start = time.perf_counter()
+        frame = pd.DataFrame({"index": np.array([r[0] for r in records], dtype=np.int64),
+                              "id": [str(r[1]) for r in records], "source": [str(r[2]) for r in records],
+                              "status": result.status, "reason": result.reason})
+        predictions = np.full((len(records), len(columns)), np.nan)
+        predictions[result.kept] = values
+        frame = pd.concat([frame, pd.DataFrame(predictions, columns=columns)], axis=1)
+        store.write_part(store.part_path(folder, rank, chunk), frame)
+        timing["write_s"] += time.perf_counter() - start
+        counter["screened"] += len(records)
+        bar.update(len(records))
+
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker) if workers > 0 else None
+    pending: dict = {}
+    try:
+        for chunk, records in enumerate(_chunks(library.records(), rank, world, chunk_size)):
+            counter["records"] += len(records)
+            counter["chunks"] = chunk + 1
+            if store.part_is_complete(store.part_path(folder, rank, chunk), [r[0] for r in records]):
+                counter["resumed"] += len(records)
+                bar.update(len(records))
+                continue
+            job = (ensemble.featurizers, library.kind, [r[3] for r in records], batch_size)
+            if pool is None:
+                finish(featurize_chunk(*job), chunk, records)
+                continue
+            pending[pool.submit(featurize_chunk, *job)] = (chunk, records)
+            while len(pending) > 2 * workers:
+                _finish_completed(pending, finish, FIRST_COMPLETED)
+        while pending:
+            _finish_completed(pending, finish, FIRST_COMPLETED)
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    wall = time.perf_counter() - started
+    return {**counter, "wall_s": wall, "timing_s": timing,
+            "records_per_s": counter["screened"] / wall if wall > 0 else None}
+
+
+def _finish_completed(pending: dict, finish, how) -> None:
+    completed, _ = wait(pending, return_when=how)
+    for future in completed:
+        chunk, records = pending.pop(future)
+        finish(future.result(), chunk, records)
+
+
+def _chunks(records: Iterator, rank: int, world: int, size: int) -> Iterator[list]:
+    chunk = []
+    for record in records:
+        if record[0] % world != rank:
+            continue
+        chunk.append(record)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _check_charges(ensemble: Ensemble, library: Library, run_dirs: list) -> None:
+    """Refuse early, and say what to do, when a model reads CIF charges that the library lacks."""
+    needs = [f for f in ensemble.featurizers if getattr(f, "charges", "none") == "cif"]
+    if not needs:
+        return
+    for probe, (_, record_id, _, payload) in enumerate(library.records()):
+        if probe == CHARGE_PROBES:
+            return
+        try:
+            crystal = read_cif(payload, record_id) if isinstance(payload, Path) else parse_cif_text(payload, record_id)
+        except errors.InvalidInputError:
+            continue  # a bad record gets its status during the screen
+        if crystal.charges is not None:
+            return
+        raise ScreenError(
+            f"the model(s) {[str(p) for p in run_dirs]} read partial charges from the CIF files (featurizer "
+            f"charges='cif'), but {library.spec} has none (first record: {record_id}, no _atom_site_charge); "
+            "pass charges='eqeq' (molgnn screen --charges eqeq) to compute them by charge equilibration")
+
+
+def _rank_and_world(rank: int | None, world: int | None) -> tuple[int, int]:
+    rank = int(os.environ.get("RANK", 0)) if rank is None else int(rank)
+    world = int(os.environ.get("WORLD_SIZE", 1)) if world is None else int(world)
+    if not 0 <= rank < world:
+        raise ScreenError(f"rank {rank} is not in 0..{world - 1}")
+    return rank, world
+
+
+def _default_device() -> torch.device:
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)) % torch.cuda.device_count())
+    return torch.device("cpu")
+
+
+def _is_csv(out: Path) -> bool:
+    return out.suffix.lower() == ".csv"
+
+
+def _summary(out: Path, ensemble: Ensemble, done: list[dict], counts: dict, workers: int, device, merge_s: float) -> dict:
+    records = sum(d["records"] for d in done)
+    screened = sum(d["screened"] for d in done)
+    wall = max(d["wall_s"] for d in done)
+    timing = {key: sum(d["timing_s"][key] for d in done) for key in done[0]["timing_s"]}
+    timing["merge_s"] = merge_s
+    return {
+        "out": str(out), "records": records, "ok": counts.get("ok", 0), "rejected": records - counts.get("ok", 0),
+        "status": dict(sorted(counts.items(), key=lambda item: -item[1])),
+        "models": ensemble.size, "featurizations": len(ensemble.groups), "targets": ensemble.targets,
+        "columns": ensemble.columns(), "world_size": len(done), "workers": workers, "device": str(device),
+        "screened_now": screened, "resumed": sum(d["resumed"] for d in done), "wall_s": wall,
+        "records_per_s": screened / wall if wall > 0 else None,
+        "timing_s": timing,
+    }

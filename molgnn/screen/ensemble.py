@@ -1,0 +1,142 @@
+"""One or several trained runs used together: shared featurization, mean and spread of predictions.
+
+Runs are grouped by featurizer config, so that a library is featurized once per distinct config
+(the usual ensemble, e.g. the cross-validation folds of one recipe, has a single group). With one
+run the output has one column per target; with several, the mean over the runs that predict the
+target and its standard deviation across them (population std, ``ddof=0``).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from molgnn.featurize.config import featurizer_from_config
+from molgnn.train.checkpoint import Run, load_run
+from molgnn.train.targets import is_classification, to_predictions
+
+KINDS = {"MoleculeFeaturizer": "molecules", "CrystalFeaturizer": "crystals"}
+
+
+class EnsembleError(ValueError):
+    """Runs that cannot be screened together, or a featurizer the library cannot satisfy."""
+
+
+@dataclass
+class Group:
+    """The runs that share one featurizer config."""
+
+    featurizer: object
+    runs: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Ensemble:
+    runs: list[Run]
+    groups: list[Group]
+    kind: str
+    targets: list[str]
+    units: dict[str, str]
+
+    @property
+    def size(self) -> int:
+        return len(self.runs)
+
+    def column(self, target: str, std: bool = False) -> str:
+        unit = self.units.get(target)
+        name = f"{target} std" if std else target
+        return f"{name} [{unit}]" if unit else name
+
+    def columns(self) -> list[str]:
+        names = [self.column(t) for t in self.targets]
+        if self.size > 1:
+            names += [self.column(t, std=True) for t in self.targets]
+        return names
+
+    @property
+    def featurizers(self) -> list:
+        return [group.featurizer for group in self.groups]
+
+    @torch.inference_mode()
+    def predict(self, group_batches: list[list], n_kept: int, device) -> np.ndarray:
+        """``[n_kept, len(columns())]``: per target the mean (and std) over runs, from each group's batches."""
+        values = np.full((self.size, n_kept, len(self.targets)), np.nan)
+        for group, batches in zip(self.groups, group_batches):
+            start = 0
+            for batch in batches:
+                batch = group.featurizer.expand(batch).to(device)
+                stop = start + batch.num_graphs
+                for r in group.runs:
+                    run = self.runs[r]
+                    block = values[r, start:stop]
+                    block[:, [self.targets.index(t) for t in run.targets]] = (
+                        to_predictions(run.task, run.model(batch), run.scaler).double().cpu().numpy())
+                start = stop
+        if self.size == 1:
+            return values[0]
+        if not np.isnan(values).any():
+            return np.concatenate([values.mean(axis=0), values.std(axis=0)], axis=1)
+        with warnings.catch_warnings():  # a target that no run predicts stays NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean, std = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+        return np.concatenate([mean, std], axis=1)
+
+    def describe(self) -> list[dict]:
+        return [{"path": str(run.path.resolve()), "model": run.info["model"]["name"], "task": run.task,
+                 "weights_sha256": run.info["weights_sha256"]} for run in self.runs]
+
+
+def load_ensemble(run_dirs: list[str | Path], device="cpu", charges: str | None = None,
+                  max_atoms: int | None = None) -> Ensemble:
+    """Load ``run_dirs``; ``charges`` / ``max_atoms`` override the crystal featurizers' settings.
+
+    ``charges`` replaces ``"cif"`` (charges read from the CIF files) by a computed scheme such as
+    ``"eqeq"`` for libraries whose CIFs carry no charges; featurizers without charges keep none.
+    """
+    if not run_dirs:
+        raise EnsembleError("screening needs at least one run folder")
+    runs = [load_run(path, device) for path in run_dirs]
+    groups: dict[str, Group] = {}
+    kinds = set()
+    for r, run in enumerate(runs):
+        config = _adjusted(run.featurizer.config(), charges, max_atoms)
+        kinds.add(KINDS.get(config.get("type"), config.get("type")))
+        key = json.dumps({k: v for k, v in config.items() if k != "element_features" or "element_features_sha256" not in config},
+                         sort_keys=True)
+        if key not in groups:
+            groups[key] = Group(featurizer_from_config(config, base_dir=run.path))
+        groups[key].runs.append(r)
+    if len(kinds) != 1:
+        raise EnsembleError(f"runs mix molecule and crystal models: {[str(p) for p in run_dirs]}")
+    targets, units, tasks = [], {}, {}
+    for run in runs:
+        for target in run.targets:
+            unit = run.info.get("units", {}).get(target, "")
+            classification = is_classification(run.task)
+            if target in units and (units[target] != unit or tasks[target] != classification):
+                raise EnsembleError(f"target {target!r} is predicted as {_what(tasks[target], units[target])} by one run "
+                                    f"and as {_what(classification, unit)} by {run.path}")
+            if target not in units:
+                targets.append(target)
+                units[target], tasks[target] = unit, classification
+    return Ensemble(runs, list(groups.values()), kinds.pop(), targets, units)
+
+
+def _what(classification: bool, unit: str) -> str:
+    return "a probability" if classification else f"a value in {unit or 'no unit'}"
+
+
+def _adjusted(config: dict, charges: str | None, max_atoms: int | None) -> dict:
+    config = dict(config)
+    if config.get("type") != "CrystalFeaturizer":
+        return config
+    if charges is not None and config.get("charges") == "cif":
+        config["charges"] = charges
+    if max_atoms is not None:
+        config["max_atoms"] = int(max_atoms)
+    return config

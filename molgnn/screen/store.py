@@ -1,0 +1,155 @@
+"""Where a screen keeps its work: a manifest, atomic chunk files, per-rank done markers, the merge.
+
+The work folder ``<out>.parts/`` holds ``manifest.json`` (everything that decides the result:
+the runs' weights, the library's identity, the options; a rerun with other arguments is refused
+instead of mixing results), one Parquet file per chunk and rank, written to a temporary name and
+renamed (a killed screen never leaves half a chunk), and one ``done-r<rank>.json`` per finished
+rank. Chunk ``c`` of rank ``r`` holds the shard positions ``[c * size, (c + 1) * size)``, i.e. the
+library indices ``r + world * p``; the merge joins chunk ``c`` of every rank, which must be
+exactly the indices ``[c * size * world, ...)``, so a lost or doubled record is caught.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from molgnn import __version__
+
+MANIFEST, SUMMARY = "manifest.json", "summary.json"
+LEADING_COLUMNS = ["index", "id", "source", "status", "reason"]
+
+
+class ScreenStoreError(RuntimeError):
+    """A work folder that belongs to another screen, or a merge that would lose or repeat records."""
+
+
+def work_dir(out: Path) -> Path:
+    return out.with_name(out.name + ".parts")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def open_work_dir(folder: Path, manifest: dict, restart: bool) -> None:
+    """Create the work folder, or check that the one found belongs to the same screen."""
+    manifest = {"molgnn_version": __version__, **manifest}
+    key = hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode()).hexdigest()
+    manifest["key"] = key
+    existing = folder / MANIFEST
+    if existing.exists() and not restart:
+        found = json.loads(existing.read_text())
+        if found.get("key") != key:
+            differ = sorted(k for k in set(found) | set(manifest) if k != "key" and found.get(k) != manifest.get(k))
+            raise ScreenStoreError(f"{folder} holds a screen with other arguments (they differ in {differ}); "
+                                   "rerun with the same arguments to resume, or pass restart / --restart to start over")
+        return
+    if restart and folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(existing, json.dumps(manifest, indent=1, default=str))
+
+
+def part_path(folder: Path, rank: int, chunk: int) -> Path:
+    return folder / f"part-r{rank:04d}-c{chunk:08d}.parquet"
+
+
+def part_is_complete(path: Path, indices: list[int]) -> bool:
+    """A chunk file on disk holding exactly ``indices`` (an earlier run's work, kept)."""
+    if not path.exists():
+        return False
+    try:
+        written = pq.read_table(path, columns=["index"]).column("index").to_numpy()
+    except (OSError, pa.ArrowException):
+        return False
+    return np.array_equal(written, np.asarray(indices, dtype=np.int64))
+
+
+def write_part(path: Path, frame: pd.DataFrame) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), temporary)
+    os.replace(temporary, path)
+
+
+def mark_done(folder: Path, rank: int, info: dict) -> None:
+    atomic_write_text(folder / f"done-r{rank:04d}.json", json.dumps(info, indent=1))
+
+
+def wait_for_ranks(folder: Path, world: int, timeout: float | None, poll: float = 0.5) -> list[dict]:
+    """The done markers of every rank, waiting for the ranks still screening (no process group needed)."""
+    start = time.monotonic()
+    while True:
+        paths = [folder / f"done-r{rank:04d}.json" for rank in range(world)]
+        missing = [rank for rank, path in enumerate(paths) if not path.exists()]
+        if not missing:
+            return [json.loads(path.read_text()) for path in paths]
+        if timeout is not None and time.monotonic() - start > timeout:
+            raise ScreenStoreError(f"ranks {missing} of {world} have not finished their shards in {folder} "
+                                   f"after {timeout:.0f} s; rerun them (the same command) to complete the screen")
+        time.sleep(poll)
+
+
+def merge(folder: Path, out: Path, done: list[dict], chunk_size: int, csv: bool) -> dict[str, int]:
+    """Join every rank's chunks into ``out`` in library order; returns the counts per status.
+
+    Streams one chunk number at a time, so memory does not grow with the library.
+    """
+    world = len(done)
+    total = sum(d["records"] for d in done)
+    chunks = max((d["chunks"] for d in done), default=0)
+    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    counts: dict[str, int] = {}
+    writer, written = None, 0
+    try:
+        for chunk in range(chunks):
+            paths = [part_path(folder, rank, chunk) for rank in range(world) if chunk < done[rank]["chunks"]]
+            frame = pd.concat([pq.read_table(p).to_pandas() for p in paths], ignore_index=True)
+            frame = frame.sort_values("index", kind="stable", ignore_index=True)
+            expected = np.arange(written, written + len(frame))
+            if not np.array_equal(frame["index"].to_numpy(), expected):
+                raise ScreenStoreError(f"chunk {chunk} in {folder} does not hold records {written}..{written + len(frame) - 1} "
+                                       "exactly once")
+            for status, n in frame["status"].value_counts().items():
+                counts[status] = counts.get(status, 0) + int(n)
+            if csv:
+                frame.to_csv(temporary, mode="a", header=written == 0, index=False)
+            else:
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(temporary, table.schema)
+                writer.write_table(table.cast(writer.schema))
+            written += len(frame)
+        if writer is not None:
+            writer.close()
+            writer = None
+        if written != total:
+            raise ScreenStoreError(f"{folder}: {written} rows merged for {total} records read")
+        if written == 0 and csv:
+            pd.DataFrame(columns=LEADING_COLUMNS).to_csv(temporary, index=False)
+        elif written == 0:
+            pq.write_table(pa.table({c: pa.array([], pa.string()) for c in LEADING_COLUMNS}), temporary)
+        os.replace(temporary, out)
+    finally:
+        if writer is not None:
+            writer.close()
+        temporary.unlink(missing_ok=True)
+    return counts
+
+
+def remove_parts(folder: Path) -> None:
+    """After a merge, only the manifest and the summary stay (a rerun finds the screen complete)."""
+    for path in folder.iterdir():
+        if path.name not in (MANIFEST, SUMMARY):
+            path.unlink()
