@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from molgnn.cli.featurize import dataset_arguments, load_from_args
+from molgnn.distributed.learners import leave
 from molgnn.imbalance import OVERSAMPLERS
 from molgnn.models.registry import MODELS
-from molgnn.train.config import OPTIMIZERS, SCHEDULERS, SPLITS, TrainConfig
+from molgnn.train.config import DISTRIBUTED, OPTIMIZERS, SCHEDULERS, SPLITS, TrainConfig
 from molgnn.train.trainer import train
 
 
@@ -33,19 +35,31 @@ def add_parser(verbs, name: str) -> None:
     parser.add_argument("--oversample-budget", type=float, help="samples to add, as a fraction of the training set (0.25)")
     parser.add_argument("--pos-weight", action="store_true", default=None, help="weight positives per label")
     parser.add_argument("--no-resume", action="store_true", help="start over even if the run folder has a run")
+    parallel = parser.add_argument_group("distributed training (launch with torchrun, see the README)")
+    parallel.add_argument("--distributed", choices=DISTRIBUTED, help="ddp, K-AVG, block-momentum MAVG or Hier-AVG (default none)")
+    parallel.add_argument("--average-every", type=int, help="K: local steps between model averages (kavg, mavg, hier)")
+    parallel.add_argument("--block-momentum", type=float, help="mu of mavg (0 gives kavg)")
+    parallel.add_argument("--group-size", type=int, help="S: learners per group of hier")
+    parallel.add_argument("--global-every", type=int, help="K2: group averages between global averages (hier)")
 
 
 def run(args) -> int:
     values = TrainConfig.from_file(args.config).to_dict() if args.config else {}
     for key in ("model", "model_args", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "scheduler",
-                "patience", "split", "seed", "pos_weight", "oversample", "oversample_budget"):
+                "patience", "split", "seed", "pos_weight", "oversample", "oversample_budget", "distributed",
+                "average_every", "block_momentum", "group_size", "global_every"):
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     config = TrainConfig.from_dict(values)
     if (config.model == "hybrid" or config.oversample == "mlsmote") and not args.fingerprint_bits:
         args.fingerprint_bits = 2048
     dataset = load_from_args(args)
-    metrics = train(dataset, Path(args.out), config, resume=not args.no_resume, progress=not args.json)
+    try:
+        metrics = train(dataset, Path(args.out), config, resume=not args.no_resume, progress=not args.json)
+    finally:
+        leave()
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # every learner of a torchrun job has the same metrics: the main one prints them
     if args.json:
         print(json.dumps(metrics))
     else:

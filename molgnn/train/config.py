@@ -12,6 +12,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULERS = ("none", "cosine", "plateau", "step")
 SPLITS = ("random", "scaffold", "stratified")
 MONITORS = ("auto", "loss", "roc_auc", "pr_auc", "mae")
+DISTRIBUTED = ("none", "ddp", "kavg", "mavg", "hier")
 
 
 @dataclass
@@ -26,6 +27,13 @@ class TrainConfig:
     ``auto`` is ``roc_auc`` for classification and ``mae`` for regression (for several targets,
     the mean over targets of MAE divided by the target's standard deviation, so that targets in
     different units count equally).
+
+    ``distributed`` picks how learners launched by ``torchrun`` train together (see
+    ``molgnn.distributed``): ``ddp`` all-reduces gradients every step; ``kavg`` averages the
+    models every ``average_every`` (K) local steps; ``mavg`` does the same with block momentum
+    ``block_momentum`` (μ); ``hier`` averages within groups of ``group_size`` (S) learners every
+    K steps and over all learners every ``global_every`` (K2) group averages. ``batch_size`` is
+    the global batch: each of P learners takes ``batch_size // P`` graphs per step.
     """
 
     model: str = "cgcnn"
@@ -45,11 +53,17 @@ class TrainConfig:
     seed: int = 0
     oversample: str = "none"
     oversample_budget: float = 0.25
+    distributed: str = "none"
+    average_every: int = 4
+    block_momentum: float = 0.5
+    group_size: int = 2
+    global_every: int = 4
 
     def __post_init__(self):
         for name, value, choices in [("optimizer", self.optimizer, OPTIMIZERS), ("scheduler", self.scheduler, SCHEDULERS),
                                      ("split", self.split, SPLITS), ("monitor", self.monitor, MONITORS),
-                                     ("oversample", self.oversample, tuple(OVERSAMPLERS))]:
+                                     ("oversample", self.oversample, tuple(OVERSAMPLERS)),
+                                     ("distributed", self.distributed, DISTRIBUTED)]:
             if value not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {value!r}")
         self.split_fractions = tuple(float(f) for f in self.split_fractions)
@@ -59,6 +73,10 @@ class TrainConfig:
             raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
         if not 0 <= self.oversample_budget <= 10:
             raise ValueError(f"oversample_budget is a fraction of the training set in [0, 10], got {self.oversample_budget}")
+        if self.average_every < 1 or self.group_size < 1 or self.global_every < 1:
+            raise ValueError("average_every, group_size and global_every must be >= 1")
+        if not 0 <= self.block_momentum < 1:
+            raise ValueError(f"block_momentum must be in [0, 1), got {self.block_momentum}")
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:

@@ -4,6 +4,13 @@ Every epoch starts from ``torch.manual_seed(f(seed, epoch))`` and shuffles with 
 seeded the same way, so an epoch's result depends only on the state at its start: a run resumed
 from ``last.pt`` (written atomically after every epoch) continues exactly as if it had never
 stopped.
+
+Under ``torchrun`` with ``TrainConfig.distributed`` set, each process is one learner of the same
+loop (``molgnn.distributed``): it trains on its share of every global batch, the chosen mode
+(DDP, K-AVG, MAVG, Hier-AVG) keeps the models together, validation is split between the
+learners and gathered, and only the main learner reads and writes the run folder. The epoch
+seeds and the data order do not depend on the number of learners, so a job restarted by
+``torchrun`` with more or fewer learners continues from the last completed epoch.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import time
 from pathlib import Path
 
 import torch
@@ -19,6 +27,10 @@ from tqdm.auto import tqdm
 from molgnn.data.dataset import GraphDataset
 from molgnn.data.oversample import oversample_dataset
 from molgnn.data.splits import Split, make_split
+from molgnn.distributed.averaging import Synchronizer, make_synchronizer
+from molgnn.distributed.comm import AllReduceCount, counting_all_reduce
+from molgnn.distributed.learners import Learners, join
+from molgnn.distributed.sharding import gather_predictions, learner_batch_size, training_indices, validation_indices
 from molgnn.imbalance import make_oversampler
 from molgnn.models.registry import build_model, model_entry
 from molgnn.train import checkpoint
@@ -42,15 +54,21 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
     ``log.json`` (one row per epoch), ``weights.pt`` + ``run.json`` (the best model, see
     ``molgnn.train.checkpoint``), ``metrics.json`` and plots. With ``resume`` an interrupted run
     continues from its last completed epoch; a finished run is not trained again.
+
+    Launched by ``torchrun`` with ``config.distributed`` other than ``none``, every learner calls
+    this function and gets the same metrics; ``device`` is then the learner's own GPU (or CPU).
     """
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    device = torch.device(device) if device is not None else default_device()
-    (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
-    if resume and (run_dir / "metrics.json").exists():
-        return json.loads((run_dir / "metrics.json").read_text())
+    learners = join(config.distributed, device if device is not None else default_device())
+    device = learners.device
+    if learners.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
+    finished = learners.from_main(lambda: _finished_metrics(run_dir) if resume else None)
+    if finished is not None:
+        return finished
 
-    split = _resolve_split(dataset, run_dir, config, split, resume)
+    split = learners.from_main(lambda: _resolve_split(dataset, run_dir, config, split, resume))
     task = dataset.task
     labels = dataset.labels
     scaler = TargetScaler.fit(labels[torch.as_tensor(split.train)], task)
@@ -63,30 +81,42 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
     maximize = _monitor(config, task) in ("roc_auc", "pr_auc")
     scheduler = _scheduler(optimizer, config, maximize)
     state = {"epoch": 0, "best": None, "bad_epochs": 0, "history": []}
-    if resume and (run_dir / LAST).exists():
-        saved = torch.load(run_dir / LAST, map_location=device, weights_only=True)
+    synchronizer = make_synchronizer(config.distributed, learners, config.average_every, config.block_momentum,
+                                     config.group_size, config.global_every) if learners.distributed else None
+    saved = learners.from_main(lambda: _load_last(run_dir, "cpu" if learners.distributed else device) if resume else None)
+    if saved is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         if scheduler is not None:
             scheduler.load_state_dict(saved["scheduler"])
         state = saved["state"]
+        if synchronizer is not None:
+            synchronizer.load_state_dict(saved.get("synchronizer", {}))
 
     train_set, val_set = dataset[torch.as_tensor(split.train)], dataset[torch.as_tensor(split.val)]
     if config.oversample != "none":
-        train_set = _oversampled(train_set, config, run_dir)
+        train_set = _oversampled(train_set, config, run_dir if learners.is_main else None)
     info = {"model": {"name": config.model, "args": model_args}, "featurizer": dataset.meta["featurizer"],
             "task": task, "targets": dataset.targets, "units": dataset.units, "scaler": scaler.to_dict(),
             "dataset": {"name": dataset.meta["name"], "source": dataset.meta.get("source")},
             "split": split.to_dict(dataset.ids), "train_config": config.to_dict()}
+    net = synchronizer.wrap(model) if synchronizer is not None else model
     bar = tqdm(range(state["epoch"], config.epochs), initial=state["epoch"], total=config.epochs, unit="epoch",
-               desc=f"train {config.model}", disable=not progress)
+               desc=f"train {config.model}", disable=not progress or not learners.is_main)
     for epoch in bar:
         torch.manual_seed(config.seed * 100_003 + epoch)
-        generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-        loader = expanded_batches(train_set, config.batch_size, shuffle=True, generator=generator)
-        train_loss = _train_epoch(model, loader, optimizer, task, scaler, pos_weight, config.grad_clip, device)
-        val_true, val_pred, val_loss = predict_batches(model, expanded_batches(val_set, config.batch_size),
-                                                       task, scaler, device)
+        if synchronizer is None:
+            generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+            loader = expanded_batches(train_set, config.batch_size, shuffle=True, generator=generator)
+            train_loss = _train_epoch(model, loader, optimizer, task, scaler, pos_weight, config.grad_clip, device)
+            val_true, val_pred, val_loss = predict_batches(model, expanded_batches(val_set, config.batch_size),
+                                                           task, scaler, device)
+            learning = {}
+        else:
+            train_loss, learning = _learners_train_epoch(net, model, synchronizer, learners, train_set, optimizer, task,
+                                                         scaler, pos_weight, config, epoch)
+            val_true, val_pred, val_loss = _learners_predict(model, learners, val_set, task, scaler, config.batch_size)
+            learning["epoch_seconds"] = time.perf_counter() - learning["epoch_seconds"]
         value = monitor_value(_monitor(config, task), task, val_true, val_pred, val_loss, scaler)
         if config.scheduler == "plateau":
             scheduler.step(value)
@@ -95,25 +125,70 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
         improved = state["best"] is None or (value > state["best"] if maximize else value < state["best"])
         if improved:
             state["best"], state["bad_epochs"] = value, 0
-            info["weights_sha256"] = checkpoint.save_weights(run_dir, model)
-            info["best_epoch"] = epoch + 1
-            checkpoint.save_info(run_dir, info)
+            if learners.is_main:
+                info["weights_sha256"] = checkpoint.save_weights(run_dir, model)
+                info["best_epoch"] = epoch + 1
+                checkpoint.save_info(run_dir, info)
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch + 1
         state["history"].append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
-                                 f"val_{_monitor(config, task)}": value, "lr": optimizer.param_groups[0]["lr"]})
-        _save_last(run_dir, model, optimizer, scheduler, state)
-        _write_log(run_dir, state["history"])
+                                 f"val_{_monitor(config, task)}": value, "lr": optimizer.param_groups[0]["lr"], **learning})
+        if learners.is_main:
+            _save_last(run_dir, model, optimizer, scheduler, state, synchronizer)
+            _write_log(run_dir, state["history"])
         bar.set_postfix(train_loss=f"{train_loss:.4f}", val=f"{value:.4f}")
         if state["bad_epochs"] >= config.patience:
             break
     bar.close()
 
-    run = checkpoint.load_run(run_dir, device)
-    metrics = evaluate_split(run, dataset, split, run_dir, state["history"], config.batch_size, device)
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    return metrics
+    def final_metrics() -> dict:
+        run = checkpoint.load_run(run_dir, device)
+        metrics = evaluate_split(run, dataset, split, run_dir, state["history"], config.batch_size, device)
+        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+        return metrics
+
+    return learners.from_main(final_metrics)
+
+
+def _finished_metrics(run_dir: Path) -> dict | None:
+    path = run_dir / "metrics.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _load_last(run_dir: Path, device) -> dict | None:
+    path = run_dir / LAST
+    return torch.load(path, map_location=device, weights_only=True) if path.exists() else None
+
+
+def _learners_train_epoch(net, model, synchronizer: Synchronizer, learners: Learners, train_set, optimizer, task: str,
+                          scaler: TargetScaler, pos_weight, config: TrainConfig, epoch: int) -> tuple[float, dict]:
+    """One epoch of this learner on its share of the data; the loss is the mean over all learners' graphs.
+
+    Returns the loss and the epoch's distributed figures: learners, all-reduce calls and bytes of
+    this learner (gradients or models; the loss and validation exchanges are not counted), and the
+    start time (``epoch_seconds`` becomes the duration once validation is done).
+    """
+    started = time.perf_counter()
+    indices = training_indices(len(train_set), learners, config.seed * 100_003, epoch)
+    loader = expanded_batches(train_set[torch.as_tensor(indices, dtype=torch.long)],
+                              learner_batch_size(config.batch_size, learners))
+    count = AllReduceCount()
+    with counting_all_reduce(count):
+        loss = _train_epoch(net, loader, optimizer, task, scaler, pos_weight, config.grad_clip, learners.device,
+                            lambda: synchronizer.after_step(model))
+        synchronizer.end_epoch(model)
+    total, graphs = learners.sum([loss * len(indices), len(indices)])
+    return total / max(graphs, 1), {"learners": learners.size, "steps": synchronizer.steps,
+                                    "allreduce_calls": count.calls, "allreduce_bytes": count.bytes, "epoch_seconds": started}
+
+
+def _learners_predict(model, learners: Learners, val_set, task: str, scaler: TargetScaler, batch_size: int):
+    """Validation split between the learners, every graph once, gathered in order on every learner."""
+    indices = validation_indices(len(val_set), learners)
+    share = val_set[torch.as_tensor(indices, dtype=torch.long)]
+    y_true, y_pred, loss = predict_batches(model, expanded_batches(share, batch_size), task, scaler, learners.device)
+    return gather_predictions(learners, indices, y_true, y_pred, loss)
 
 
 def _monitor(config: TrainConfig, task: str) -> str:
@@ -138,11 +213,15 @@ def _resolve_split(dataset: GraphDataset, run_dir: Path, config: TrainConfig, sp
     return split
 
 
-def _oversampled(train_set: GraphDataset, config: TrainConfig, run_dir: Path) -> GraphDataset:
-    """The training split with the oversampler's additions; its imbalance before/after goes to ``imbalance.json``."""
+def _oversampled(train_set: GraphDataset, config: TrainConfig, run_dir: Path | None) -> GraphDataset:
+    """The training split with the oversampler's additions; its imbalance before/after goes to ``imbalance.json``.
+
+    Every learner oversamples (seeded, so identically); only the main one (``run_dir`` given) writes the report.
+    """
     oversampler = make_oversampler(config.oversample, budget=config.oversample_budget, seed=config.seed)
     oversampled = oversample_dataset(train_set, oversampler)
-    (run_dir / "imbalance.json").write_text(json.dumps(oversampled.summary(), indent=1))
+    if run_dir is not None:
+        (run_dir / "imbalance.json").write_text(json.dumps(oversampled.summary(), indent=1))
     return oversampled.dataset
 
 
@@ -180,7 +259,7 @@ def _scheduler(optimizer, config: TrainConfig, maximize: bool):
 
 
 def _train_epoch(model, loader, optimizer, task: str, scaler: TargetScaler, pos_weight, grad_clip: float,
-                 device) -> float:
+                 device, after_step=None) -> float:
     model.train()
     total, count = 0.0, 0
     for batch in loader:
@@ -191,14 +270,18 @@ def _train_epoch(model, loader, optimizer, task: str, scaler: TargetScaler, pos_
         if grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         optimizer.step()
+        if after_step is not None:
+            after_step()
         total += loss.item() * batch.num_graphs
         count += batch.num_graphs
     return total / max(count, 1)
 
 
-def _save_last(run_dir: Path, model, optimizer, scheduler, state: dict) -> None:
+def _save_last(run_dir: Path, model, optimizer, scheduler, state: dict, synchronizer: Synchronizer | None = None) -> None:
     payload = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                "scheduler": scheduler.state_dict() if scheduler is not None else {}, "state": state}
+    if synchronizer is not None:
+        payload["synchronizer"] = synchronizer.state_dict()
     temporary = run_dir / (LAST + ".tmp")
     torch.save(payload, temporary)
     os.replace(temporary, run_dir / LAST)

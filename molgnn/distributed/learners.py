@@ -1,0 +1,103 @@
+"""The learners of a run: this process's rank among them, its device, and the main learner's role.
+
+``torchrun`` starts the processes and sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``,
+``MASTER_ADDR`` and ``MASTER_PORT``; ``join`` builds the process group from them (NCCL when the
+process has a GPU, gloo otherwise). Only the main learner (rank 0) touches the run folder: it
+reads checkpoints and hands them to the others over the process group, so the nodes of a job
+need no shared file system.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import torch
+import torch.distributed as dist
+
+T = TypeVar("T")
+TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+
+
+class LaunchError(RuntimeError):
+    """A distributed mode outside ``torchrun``, or ``torchrun`` without a distributed mode."""
+
+
+@dataclass(frozen=True)
+class Learners:
+    """This process's place among the learners; ``size == 1`` and ``distributed=False`` for a plain run."""
+
+    rank: int
+    size: int
+    device: torch.device
+    distributed: bool
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @classmethod
+    def single(cls, device: torch.device) -> Learners:
+        return cls(0, 1, device, False)
+
+    def from_main(self, produce: Callable[[], T]) -> T:
+        """``produce()`` run on the main learner only, its result sent to every learner (any picklable value)."""
+        if not self.distributed:
+            return produce()
+        box = [produce() if self.is_main else None]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def sum(self, values: list[float]) -> list[float]:
+        """Element-wise sum of ``values`` over the learners (float64, one all-reduce)."""
+        if not self.distributed:
+            return list(values)
+        tensor = torch.tensor(values, dtype=torch.float64, device=self.device if backend() == "nccl" else "cpu")
+        dist.all_reduce(tensor)
+        return tensor.tolist()
+
+
+def launched_by_torchrun() -> bool:
+    return all(name in os.environ for name in TORCHRUN_VARIABLES)
+
+
+def backend() -> str:
+    """``nccl`` when this process drives a GPU, ``gloo`` otherwise."""
+    return "nccl" if torch.cuda.is_available() and dist.is_nccl_available() else "gloo"
+
+
+def join(mode: str, device: str | torch.device | None = None) -> Learners:
+    """The learners of a run in ``mode`` (``TrainConfig.distributed``); joins the process group if needed.
+
+    ``mode == "none"`` outside ``torchrun`` (or under ``torchrun`` with one process) is a plain
+    single-process run on ``device``. A distributed mode needs ``torchrun``; several processes
+    without a distributed mode would all write the same run folder, so both are refused.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if mode == "none":
+        if launched_by_torchrun() and world > 1:
+            raise LaunchError(f"torchrun started {world} processes but the training config has distributed='none': "
+                              "choose ddp, kavg, mavg or hier (molgnn train --distributed ...)")
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        return Learners.single(torch.device(device))
+    if not launched_by_torchrun():
+        raise LaunchError(f"distributed={mode!r} needs the processes and variables that torchrun sets up "
+                          f"({', '.join(TORCHRUN_VARIABLES)}); launch with torchrun --nproc-per-node N -m molgnn train ...")
+    local_rank = int(os.environ["LOCAL_RANK"])
+    if torch.cuda.is_available():
+        torch.cuda.set_device(local_rank)
+        device = torch.device("cuda", local_rank)
+    else:
+        device = torch.device("cpu")
+    if not dist.is_initialized():
+        dist.init_process_group(backend(), device_id=device if device.type == "cuda" else None)
+    return Learners(dist.get_rank(), dist.get_world_size(), device, True)
+
+
+def leave() -> None:
+    """Destroy the process group if one was joined (end of a ``torchrun`` job)."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
