@@ -34,3 +34,21 @@ def test_drug_effects_benchmark_quick(data_dir, tmp_path):
     for goals in summary["goals"].values():
         assert 0 <= goals["hybrid_roc_auc_stratified"] <= 1 and len(goals["macro_f1"]) == 2
     assert (tmp_path / "out" / "drug_effects.md").read_text().count("| hybrid | cooccurrence |") == 2
+
+
+@pytest.mark.slow
+def test_co2_benchmark_quick(data_dir, tmp_path):
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "co2.py"), "--quick", "--data-dir", str(data_dir),
+                             "--work-dir", str(tmp_path / "work"), "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["quick"] is True and summary["charges"]["pearson_r_vs_eqeq_cif"] > 0.9
+    assert summary["charges"]["max_abs_total_charge"] < 1e-6
+    results = summary["crafted726"]["results"]
+    assert len(results) == 10 and set(summary["goals"]) == {"CO2_298K_0.1bar", "CO2_298K_1bar"}
+    assert all(len(r["CO2_298K_1bar"]["mae"]) == 2 for r in results.values())
+    hmof = summary["hmof100"]
+    assert len(hmof["test"]) == 5 and hmof["graphs"] == 30
+    assert all("charge equilibration" in reason for _, reason in hmof["rejects"])
+    assert (tmp_path / "out" / "co2.md").exists() and len(list((tmp_path / "out").glob("parity_*.png"))) == 10
