@@ -158,7 +158,7 @@ def _tar(path: Path, prefix: str | None = None, flat: bool = False) -> Iterator[
     # "r|*" reads the archive as a stream: members one after the other, nothing indexed in memory.
     with tarfile.open(path, "r|*") as archive:
         for member in archive:
-            if member.isfile() and member.size > 0 and _is_cif_member(member.name):
+            if member.isfile() and _is_cif_member(member.name):
                 text = archive.extractfile(member).read().decode("utf-8", errors="replace")
                 member_id = member.name[:-4].rsplit("/", 1)[-1] if flat else member.name[:-4]
                 yield member_id, f"{prefix or path.name}:{member.name}", text
