@@ -162,10 +162,12 @@ class BlockMomentum(PeriodicAveraging):
 
     @torch.no_grad()
     def _after_average(self, model: nn.Module) -> None:
+        # w + (μ v + a - w) written as a + μ v: the same number, and exactly the average when μ = 0.
         for parameter, anchor, velocity in zip(model.parameters(), self.anchor, self.velocity):
-            velocity.mul_(self.momentum).add_(parameter.data - anchor)
-            anchor.add_(velocity)
-            parameter.data.copy_(anchor)
+            block_update = parameter.data - anchor
+            parameter.data.add_(velocity, alpha=self.momentum)
+            velocity.mul_(self.momentum).add_(block_update)
+            anchor.copy_(parameter.data)
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "velocity": [value.detach().cpu() for value in self.velocity or []]}
