@@ -197,6 +197,8 @@ def goals(summary: pd.DataFrame) -> dict:
         comparisons = []
         for (kind, model), setting in part[part["model"] != "chemprop"].groupby(["split_kind", "model"], sort=False):
             f1 = setting.set_index("oversample")["test_f1_macro"]
+            if not set(OVERSAMPLERS) <= set(f1.index):  # an unfinished setting (--report-only)
+                continue
             comparisons.append({"split": kind, "model": model, "f1_macro": {k: round(float(v), 4) for k, v in f1.items()},
                                 "ours_above_none": bool(f1["cooccurrence"] > f1["none"]),
                                 "ours_above_mlsmote": bool(f1["cooccurrence"] > f1["mlsmote"])})
@@ -205,7 +207,8 @@ def goals(summary: pd.DataFrame) -> dict:
         roc = float(reference["test_roc_auc"].iloc[0]) if len(reference) else None
         chemprop = part[(part["model"] == "chemprop") & (part["split_kind"] == "stratified")]
         out[dataset] = {"macro_f1": comparisons,
-                        "macro_f1_goal_met": all(c["ours_above_none"] and c["ours_above_mlsmote"] for c in comparisons),
+                        "macro_f1_goal_met": bool(comparisons) and all(c["ours_above_none"] and c["ours_above_mlsmote"]
+                                                                       for c in comparisons),
                         "hybrid_roc_auc_stratified": roc, "roc_auc_goal": target,
                         "roc_auc_goal_met": None if roc is None or target is None else roc >= target,
                         "chemprop_roc_auc_stratified": float(chemprop["test_roc_auc"].iloc[0]) if len(chemprop) else None}
@@ -217,9 +220,9 @@ def markdown(summary: pd.DataFrame, config: dict, note: str) -> str:
              "test_recall_macro", "train_mean_ir", "train_scumble", "seconds"]
     lines = ["# Drug-effect experiment", "", note, ""]
     for (dataset, kind), part in summary.groupby(["dataset", "split_kind"], sort=False):
-        lines += [f"## {dataset}, {kind} split ({int(part['seeds'].max())} seeds, mean ± std)", "",
-                  "| model | oversampling | " + " | ".join(c.replace("test_", "").replace("train_", "train ") for c in shown) + " |",
-                  "|---|---|" + "---|" * len(shown)]
+        lines += [f"## {dataset}, {kind} split (mean ± std over seeds)", "",
+                  "| model | oversampling | seeds | " + " | ".join(_header(column) for column in shown) + " |",
+                  "|---|---|---|" + "---|" * len(shown)]
         for _, row in part.iterrows():
             cells = []
             for column in shown:
@@ -230,10 +233,14 @@ def markdown(summary: pd.DataFrame, config: dict, note: str) -> str:
                     cells.append(f"{value:.0f}")
                 else:
                     cells.append(f"{value:.3f} ± {spread:.3f}")
-            lines.append(f"| {row['model']} | {row['oversample']} | " + " | ".join(cells) + " |")
+            lines.append(f"| {row['model']} | {row['oversample']} | {row['seeds']} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += ["Hyper-parameters: " + json.dumps({k: v for k, v in config.items() if k != "rows"}), ""]
     return "\n".join(lines)
+
+
+def _header(column: str) -> str:
+    return column.replace("test_", "").replace("train_", "train ")
 
 
 def plot(summary: pd.DataFrame, out: Path) -> list[str]:
@@ -278,6 +285,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--datasets", nargs="+", help="subset of the data sets (default sider tox21)")
     parser.add_argument("--splits", nargs="+", choices=("stratified", "scaffold"), help="subset of the splits (default both)")
     parser.add_argument("--seeds", type=int, help="number of seeds (default 3)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing: report the runs of --work-dir that have finished (e.g. of an interrupted experiment)")
     parser.add_argument("--no-chemprop", action="store_true", help="leave the chemprop reference out")
     args = parser.parse_args(argv)
     config = dict(QUICK if args.quick else FULL)
@@ -314,6 +323,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     import molgnn.train.trainer  # noqa: F401  (imported once here; the forked workers inherit it)
 
+    if args.report_only:
+        molgnn_jobs = [job for job in molgnn_jobs if (Path(job["run_dir"]) / "metrics.json").exists()]
+        chemprop_jobs = [job for job in chemprop_jobs if (Path(job["run_dir"]) / "time.json").exists()]
     rows = []
     with ProcessPoolExecutor(max_workers=args.jobs, initializer=_worker_init) as pool:
         futures = [pool.submit(molgnn_run, job) for job in molgnn_jobs] + [pool.submit(chemprop_run, job) for job in chemprop_jobs]
@@ -325,6 +337,7 @@ def main(argv: list[str] | None = None) -> dict:
                   f"{row['seconds']:.0f} s", flush=True)
     summary = aggregate(rows)
     note = (f"{'Quick mode: subsets ' + json.dumps(config['rows']) + ', ' if args.quick else ''}"
+            f"{'Report of the finished runs only (--report-only), ' if args.report_only else ''}"
             f"chemprop: {chemprop_note or 'chemprop 2 CLI, defaults'}; wall time {time.perf_counter() - started:.0f} s "
             f"with {args.jobs} parallel run(s).")
     (out / "drug_effects.md").write_text(markdown(summary, config, note))
