@@ -40,7 +40,8 @@ def dataset_arguments(parser, optional: bool = False, featurizer_flags: bool = T
     crystals = parser.add_argument_group("crystal featurizer")
     crystals.add_argument("--cutoff", type=float, default=8.0, help="neighbour radius, Å (default 8)")
     crystals.add_argument("--max-neighbors", type=int, default=12, help="neighbours per atom (default 12)")
-    crystals.add_argument("--charges", choices=CHARGE_SCHEMES, help="partial charges (default: cif when the set has them)")
+    crystals.add_argument("--charges", choices=CHARGE_SCHEMES,
+                          help="partial charges: cif (_atom_site_charge), eqeq (computed), none (default: cif when the set has them)")
     crystals.add_argument("--element-features", default="cgcnn", help="'cgcnn' or the path of an atom_init.json")
     crystals.add_argument("--isolated", choices=ISOLATED_POLICIES, default="error",
                           help="atom without neighbours in the cutoff: reject the structure or keep the atom")

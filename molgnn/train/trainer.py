@@ -232,7 +232,8 @@ def _model_args(dataset: GraphDataset, config: TrainConfig) -> dict:
     sample = dataset[0]
     args = {"node_dim": sample.x.shape[1], "edge_dim": sample.edge_attr.shape[1], "out_dim": len(dataset.targets)}
     if fixed.get("charge") and "charge" not in sample:
-        raise ValueError(f"model {config.model!r} needs partial charges: featurize with charges='cif'")
+        raise ValueError(f"model {config.model!r} needs partial charges: featurize with charges='cif' or "
+                         "'eqeq' (computed; e.g. molgnn train ... --charges eqeq)")
     if needs_fp:
         if "fp" not in sample:
             raise ValueError(f"model {config.model!r} needs fingerprints: featurize with fingerprint_bits > 0")
