@@ -1,0 +1,70 @@
+"""Joining the learners: refused launches, two nodes on one machine, a killed worker, a job that shrinks."""
+
+import subprocess
+import sys
+
+import pytest
+
+from molgnn.distributed.learners import LaunchError, join
+from molgnn.train.config import TrainConfig
+from tests.distributed.conftest import HYBRID, LEARNER, assert_same_weights, free_port, log, torchrun, write_plan
+
+
+def test_a_distributed_mode_needs_torchrun_and_torchrun_needs_one(monkeypatch):
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(LaunchError, match="torchrun"):
+        join("ddp")
+    assert join("none", "cpu").size == 1
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", "1")
+    with pytest.raises(LaunchError, match="distributed='none'"):
+        join("none")
+    with pytest.raises(ValueError, match="distributed must be one of"):
+        TrainConfig(distributed="horovod")
+
+
+@pytest.mark.multiprocess
+@pytest.mark.slow
+def test_two_nodes_on_one_machine_train_together(two_learners, tmp_path, data_dir):
+    plan = write_plan(tmp_path, data_dir, {"ddp": {**HYBRID, "distributed": "ddp"}})
+    port = str(free_port())
+    nodes = [subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--node-rank", str(rank),
+                               "--nproc-per-node", "1", "--master-addr", "127.0.0.1", "--master-port", port,
+                               str(LEARNER), str(plan)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for rank in (0, 1)]
+    for node in nodes:
+        _, err = node.communicate(timeout=600)
+        assert node.returncode == 0, err[-3000:]
+    assert [row["learners"] for row in log(tmp_path / "ddp")] == [2, 2, 2]
+    assert_same_weights(tmp_path / "ddp", two_learners / "ddp")
+
+
+@pytest.mark.multiprocess
+@pytest.mark.slow
+def test_killed_worker_restarts_from_the_last_epoch(two_learners, tmp_path, data_dir):
+    # 4 steps per epoch: the 6th training batch of learner 1 is in the middle of epoch 2
+    plan = write_plan(tmp_path, data_dir, {"ddp": {**HYBRID, "distributed": "ddp"}},
+                      kill={"rank": 1, "after_loss": 6, "marker": str(tmp_path / "killed")})
+    endpoint = f"127.0.0.1:{free_port()}"
+    torchrun(plan, "--nnodes", "1:2", "--nproc-per-node", "2", "--max-restarts", "1", "--rdzv-backend", "c10d",
+             "--rdzv-endpoint", endpoint, "--rdzv-conf", "last_call_timeout=1")
+    assert (tmp_path / "killed").read_text() == "0"  # killed in the first attempt, finished in the second
+    assert [row["epoch"] for row in log(tmp_path / "ddp")] == [1, 2, 3]
+    assert_same_weights(tmp_path / "ddp", two_learners / "ddp")
+
+
+@pytest.mark.multiprocess
+@pytest.mark.slow
+def test_a_job_can_continue_with_fewer_learners(two_learners, tmp_path, data_dir):
+    plan = write_plan(tmp_path, data_dir, {"ddp": {**HYBRID, "distributed": "ddp"}},
+                      kill={"rank": 1, "after_loss": 6, "marker": str(tmp_path / "killed")})
+    failed = torchrun(plan, "--nproc-per-node", "2", "--max-restarts", "0", check=False)
+    assert failed.returncode != 0 and [row["epoch"] for row in log(tmp_path / "ddp")] == [1]
+    torchrun(plan, "--nproc-per-node", "1")
+    rows = log(tmp_path / "ddp")
+    assert [row["epoch"] for row in rows] == [1, 2, 3] and [row["learners"] for row in rows] == [2, 1, 1]
+    assert_same_weights(tmp_path / "ddp", two_learners / "ddp")  # DDP with a fixed global batch does not depend on P
