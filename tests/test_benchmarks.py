@@ -52,3 +52,19 @@ def test_co2_benchmark_quick(data_dir, tmp_path):
     assert len(hmof["test"]) == 5 and hmof["graphs"] == 30
     assert all("charge equilibration" in reason for _, reason in hmof["rejects"])
     assert (tmp_path / "out" / "co2.md").exists() and len(list((tmp_path / "out").glob("parity_*.png"))) == 10
+
+
+@pytest.mark.slow
+@pytest.mark.multiprocess
+def test_distributed_benchmark_quick(data_dir, tmp_path):
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "distributed.py"), "--quick", "--data-dir", str(data_dir),
+                             "--work-dir", str(tmp_path / "work"), "--out", str(tmp_path / "distributed.md")],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["quick"] is True and set(summary["goals"]) == {"crafted726", "sider"}
+    for figures in summary["figures"].values():
+        assert figures["ddp"]["allreduce_bytes_per_epoch"] > figures["kavg16"]["allreduce_bytes_per_epoch"] > 0
+        assert [figures[mode]["learners"] for mode in ("one", "ddp", "hier")] == [1, 2, 4]
+    assert summary["ring_model"]["bandwidth_bytes_per_s"] > 0
+    assert "P=1024" in (tmp_path / "distributed.md").read_text()
