@@ -43,12 +43,23 @@ class Learners:
         return cls(0, 1, device, False)
 
     def from_main(self, produce: Callable[[], T]) -> T:
-        """``produce()`` run on the main learner only, its result sent to every learner (any picklable value)."""
+        """``produce()`` run on the main learner only, its result sent to every learner (any picklable value).
+
+        An exception raised by ``produce`` is raised on every learner, so none waits forever for the result.
+        """
         if not self.distributed:
             return produce()
-        box = [produce() if self.is_main else None]
+        box = [None]
+        if self.is_main:
+            try:
+                box = [(True, produce())]
+            except (OSError, ValueError, KeyError, RuntimeError) as error:
+                box = [(False, error)]
         dist.broadcast_object_list(box, src=0)
-        return box[0]
+        produced, value = box[0]
+        if not produced:
+            raise value
+        return value
 
     def sum(self, values: list[float]) -> list[float]:
         """Element-wise sum of ``values`` over the learners (float64, one all-reduce)."""

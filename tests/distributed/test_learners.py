@@ -53,7 +53,8 @@ def test_killed_worker_restarts_from_the_last_epoch(two_learners, tmp_path, data
     torchrun(plan, "--nnodes", "1:2", "--nproc-per-node", "2", "--max-restarts", "1", "--rdzv-backend", "c10d",
              "--rdzv-endpoint", endpoint, "--rdzv-conf", "last_call_timeout=1")
     assert (tmp_path / "killed").read_text() == "0"  # killed in the first attempt, finished in the second
-    assert [row["epoch"] for row in log(tmp_path / "ddp")] == [1, 2, 3]
+    rows = log(tmp_path / "ddp")
+    assert [row["epoch"] for row in rows] == [1, 2, 3] and [row["steps"] for row in rows] == [4, 8, 12]
     assert_same_weights(tmp_path / "ddp", two_learners / "ddp")
 
 
