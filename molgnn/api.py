@@ -4,6 +4,12 @@
     est = GNNEstimator(model="hybrid", epochs=30).fit(smiles_train, labels_train)   # NaN = missing
     est.predict_proba(smiles_test); est.score(smiles_test, labels_test); est.save("runs/sider")
     GNNEstimator.load("runs/sider").predict(["CCO"])
+
+Screening a whole library (streamed, parallel, resumable; see ``molgnn.screen``):
+
+    from molgnn.api import screen
+    result = screen(["runs/fold0", "runs/fold1"], "library.csv", "hits.parquet")
+    result.top(100, sort="co2_1bar", max_std=0.2)
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from molgnn.data.build import dataset_from_inputs
 from molgnn.data.splits import Split
 from molgnn.featurize.crystal import CrystalFeaturizer
 from molgnn.featurize.molecule import MoleculeFeaturizer
+from molgnn.screen import ScreenResult, screen, top_candidates  # noqa: F401  (the screening face of the API)
 from molgnn.train.checkpoint import load_run
 from molgnn.train.config import TrainConfig
 from molgnn.train.predict import predict_inputs

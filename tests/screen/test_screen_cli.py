@@ -1,0 +1,31 @@
+"""``molgnn screen``: the table, the summary and the top-k file from the command line."""
+
+import json
+
+import pandas as pd
+
+from molgnn.cli import main
+
+
+def test_screen_cli_writes_table_summary_and_top(tmp_path, capsys, molecule_runs, sider):
+    library = tmp_path / "library.csv"
+    sider[["smiles"]].iloc[500:560].to_csv(library, index=False)
+    out = tmp_path / "hits.csv"
+    args = [*map(str, molecule_runs), str(library), "--out", str(out), "--workers", "0", "--no-progress"]
+    assert main(["screen", *args, "--top", "5", "--sort", "cardiac disorders", "--min-std", "0"]) == 0
+    printed = capsys.readouterr().out
+    assert "60 records: 60 ok, 0 rejected" in printed and "top 5 ->" in printed
+    table = pd.read_csv(out)
+    top = pd.read_csv(tmp_path / "hits.top5.csv")
+    assert len(table) == 60 and top["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert top["Cardiac disorders"].tolist() == sorted(table["Cardiac disorders"], reverse=True)[:5]
+    assert main(["screen", *args, "--json"]) == 0  # finished: the same summary, nothing screened again
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["records"] == 60 and summary["models"] == 2 and summary["status"] == {"ok": 60}
+
+
+def test_screen_cli_reports_a_mismatch_as_an_error(tmp_path, capsys, crystal_run, sider):
+    library = tmp_path / "library.csv"
+    sider[["smiles"]].head(3).to_csv(library, index=False)
+    assert main(["screen", str(crystal_run), str(library), "--out", str(tmp_path / "o.parquet"), "--no-progress"]) == 2
+    assert "library of molecules but the model(s) take crystals" in capsys.readouterr().err
