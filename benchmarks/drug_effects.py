@@ -287,6 +287,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seeds", type=int, help="number of seeds (default 3)")
     parser.add_argument("--report-only", action="store_true",
                         help="train nothing: report the runs of --work-dir that have finished (e.g. of an interrupted experiment)")
+    parser.add_argument("--chemprop-only", action="store_true", help="run only the chemprop reference")
     parser.add_argument("--no-chemprop", action="store_true", help="leave the chemprop reference out")
     args = parser.parse_args(argv)
     config = dict(QUICK if args.quick else FULL)
@@ -323,6 +324,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     import molgnn.train.trainer  # noqa: F401  (imported once here; the forked workers inherit it)
 
+    if args.chemprop_only:
+        molgnn_jobs = []
     if args.report_only:
         molgnn_jobs = [job for job in molgnn_jobs if (Path(job["run_dir"]) / "metrics.json").exists()]
         chemprop_jobs = [job for job in chemprop_jobs if (Path(job["run_dir"]) / "time.json").exists()]
