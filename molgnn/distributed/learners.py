@@ -3,8 +3,9 @@
 ``torchrun`` starts the processes and sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``,
 ``MASTER_ADDR`` and ``MASTER_PORT``; ``join`` builds the process group from them (NCCL when the
 process has a GPU, gloo otherwise). Only the main learner (rank 0) touches the run folder: it
-reads checkpoints and hands them to the others over the process group, so the nodes of a job
-need no shared file system.
+reads checkpoints and hands them to the others over the process group. (The run folder should
+still be on a file system that every node sees: after an elastic restart, rank 0 may be on
+another node.)
 """
 
 from __future__ import annotations
