@@ -68,3 +68,18 @@ def test_distributed_benchmark_quick(data_dir, tmp_path):
         assert [figures[mode]["learners"] for mode in ("one", "ddp", "hier")] == [1, 2, 4]
     assert summary["ring_model"]["bandwidth_bytes_per_s"] > 0
     assert "P=1024" in (tmp_path / "distributed.md").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.multiprocess
+def test_screen_benchmark_quick(data_dir, tmp_path):
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "screen.py"), "--quick", "--data-dir", str(data_dir),
+                             "--work-dir", str(tmp_path / "work")], capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["quick"] is True and set(summary["goals"]) == {"speedup_vs_chemprop_ge_3", "rss_ratio_le_1.2"}
+    molecules, crystals = summary["molecules"], summary["crystals"]
+    assert molecules["records"] == 4000 - molecules["unparsable_left_out"] and molecules["molgnn"]["status"]["ok"] > 0
+    assert molecules["speedup"] > 0 and molecules["memory"]["rss_ratio"] > 0
+    assert crystals["records"] == 60 and crystals["structures_per_s"] > 0
+    assert set(crystals["profile"]["ms_per_structure"]) == {"parse", "neighbours", "graph_rest", "charges_eqeq", "model"}

@@ -1,0 +1,347 @@
+"""Screening throughput of ``molgnn screen`` against ``chemprop predict``, and where the time goes on CIFs.
+
+What is compared with what (torch on one thread in every process; the box's 2 cores are shared):
+
+1. Molecules: every SMILES of hiv + muv (``molnet/hiv.csv.gz``, ``molnet/muv.csv.gz``, ~134k)
+   that RDKit parses (``chemprop predict`` stops at the first one it cannot parse, so both get the
+   parsable ones; molgnn would give the others a status row). A sider ``hybrid`` model trained here
+   for 1 epoch (``molgnn.train``) screens them with ``molgnn screen`` (featurization workers =
+   cores, inference in the main process), against ``chemprop predict`` (its CLI, defaults,
+   ``--num-workers 0``) with a chemprop model trained here by ``chemprop train`` for 1 epoch on
+   sider. Both are timed end to end as fresh processes (imports, model loading, reading, writing
+   the predictions): ``speedup`` = molgnn records/s / chemprop records/s (goal >= 3).
+2. Memory: peak RSS (``VmHWM``) of the screening process on a tenth of that library and on all
+   of it: ``rss_ratio`` = large / small (goal <= 1.2: memory flat in the library's size).
+3. Crystals: the CoRE MOF 2019 database (``core-mof`` package, 2019-ASR + 2019-FSR, ~19k CIFs)
+   when it is installed, otherwise every crafted726 (DDEC) and hmof100 CIF (said in the JSON),
+   screened with a crafted726 CGCNN model (CO2 at 298 K and 1 bar, no charges, 2 epochs):
+   structures/s, counts per status, the stage timings the screen reports, and a profile of a
+   sample in one process (parse, neighbour list, rest of the graph, EQeq charges — what a model
+   with computed charges would add —, model) in ms per structure; the floor is parsing alone.
+
+``--quick`` (CI smoke test, a few minutes): 4000 molecules (400 for the small memory run), 60
+crafted726 + hmof100 CIFs, profile of 8. The last line printed is one JSON object.
+
+Run: ``python benchmarks/screen.py [--quick] [--data-dir DIR] [--work-dir DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+       # chemprop reloads its own checkpoint (Lightning hyper-parameters) with torch.load, whose
+       # weights_only default refuses it; the files are the ones this benchmark just wrote.
+       "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
+
+
+def vm_hwm_mb() -> float:
+    """Peak resident memory of this process, MB."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+
+
+def children_maxrss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+# ------------------------------------------------------------------------------------------ children
+
+def checkpoint(work: Path, name: str, value: dict) -> None:
+    """Keep each finished measurement in the work folder, so a long run that is stopped still tells something."""
+    path = work / "partial.json"
+    done = json.loads(path.read_text()) if path.exists() else {}
+    path.write_text(json.dumps({**done, name: value}, indent=1))
+
+
+def child_screen(spec: dict) -> dict:
+    """``molgnn.screen.screen`` in a fresh process, timed from before the imports."""
+    start = time.perf_counter()
+    import torch
+
+    torch.set_num_threads(1)
+    from molgnn.screen import screen
+
+    result = screen(spec["runs"], spec["library"], spec["out"], workers=spec.get("workers"), progress=False,
+                    restart=True, chunk_size=spec.get("chunk_size"))
+    wall = time.perf_counter() - start
+    return {"end_to_end_s": wall, "summary": result.summary, "peak_mb": vm_hwm_mb(), "workers_peak_mb": children_maxrss_mb()}
+
+
+def children_cpu_s() -> float:
+    """CPU seconds (user + system) of every waited-for descendant so far (a screen's workers included)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_child(kind: str, spec: dict) -> dict:
+    cpu = children_cpu_s()
+    done = subprocess.run([sys.executable, __file__, "--child", kind, json.dumps(spec)], capture_output=True, text=True,
+                          env=ENV)
+    if done.returncode:
+        raise RuntimeError(f"{kind} child failed: {done.stderr[-3000:]}")
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "cpu_s": children_cpu_s() - cpu}
+
+
+# --------------------------------------------------------------------------------------- molecules
+
+def molecule_library(data_dir: Path, work: Path, limit: int | None) -> tuple[Path, int, int]:
+    """hiv + muv SMILES that RDKit parses, as ``id,smiles``; returns the path, rows kept and excluded."""
+    import pandas as pd
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    frames = [pd.read_csv(data_dir / "molnet" / f"{name}.csv.gz", usecols=["smiles"]).assign(source=name)
+              for name in ("hiv", "muv")]
+    frame = pd.concat(frames, ignore_index=True)
+    frame["id"] = frame["source"] + "-" + frame.groupby("source").cumcount().astype(str)
+    if limit:
+        frame = frame.sample(n=limit, random_state=0).sort_index()
+    parsable = [Chem.MolFromSmiles(s) is not None for s in frame["smiles"]]
+    kept = frame.loc[parsable, ["id", "smiles"]]
+    path = work / f"hiv_muv_{len(kept)}.csv"
+    kept.to_csv(path, index=False)
+    return path, len(kept), len(frame) - len(kept)
+
+
+def train_sider_models(data_dir: Path, work: Path) -> tuple[Path, Path]:
+    import torch
+
+    from molgnn.data import load_dataset
+    from molgnn.featurize.molecule import MoleculeFeaturizer
+    from molgnn.train.config import TrainConfig
+    from molgnn.train.trainer import train
+
+    torch.set_num_threads(1)
+    molgnn_run = work / "sider-hybrid"
+    if not (molgnn_run / "run.json").exists():
+        dataset = load_dataset("sider", data_dir, featurizer=MoleculeFeaturizer(fingerprint_bits=2048),
+                               cache_dir=work / "cache", progress=False, workers=1)
+        train(dataset, molgnn_run, TrainConfig(model="hybrid", epochs=1, seed=0), resume=False, progress=False)
+    chemprop_model = work / "chemprop-sider" / "model_0" / "best.pt"
+    if not chemprop_model.exists():
+        command = ["chemprop", "train", "--data-path", str(data_dir / "molnet" / "sider.csv"), "--task-type",
+                   "classification", "--epochs", "1", "--warmup-epochs", "0", "--num-workers", "0", "--accelerator", "cpu",
+                   "--devices", "1", "--pytorch-seed", "0", "--output-dir", str(work / "chemprop-sider")]
+        done = subprocess.run(command, capture_output=True, text=True, env=ENV)
+        if done.returncode or not chemprop_model.exists():
+            raise RuntimeError(f"chemprop train failed: {done.stderr[-3000:]}")
+    return molgnn_run, chemprop_model
+
+
+def chemprop_predict(model: Path, library: Path, out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of ``chemprop predict`` on ``library``."""
+    cpu = children_cpu_s()
+    start = time.perf_counter()
+    done = subprocess.run(["chemprop", "predict", "--test-path", str(library), "--smiles-columns", "smiles",
+                           "--model-paths", str(model), "--preds-path", str(out), "--num-workers", "0",
+                           "--accelerator", "cpu", "--devices", "1"], capture_output=True, text=True, env=ENV)
+    wall = time.perf_counter() - start
+    if done.returncode:
+        raise RuntimeError(f"chemprop predict failed: {done.stderr[-3000:]}")
+    return wall, children_cpu_s() - cpu
+
+
+def bench_molecules(args, work: Path) -> dict:
+    library, n, excluded = molecule_library(args.data_dir, work, 4000 if args.quick else None)
+    small, n_small, _ = molecule_library(args.data_dir, work, 400 if args.quick else n // 10)
+    print(f"molecules: {n} parsable hiv + muv SMILES ({excluded} RDKit cannot parse, left out for chemprop's sake)",
+          flush=True)
+    molgnn_run, chemprop_model = train_sider_models(args.data_dir, work)
+    workers = os.cpu_count() or 1
+    molgnn = run_child("screen", {"runs": [str(molgnn_run)], "library": str(library), "out": str(work / "molgnn.parquet"),
+                                  "workers": workers})
+    rate = n / molgnn["end_to_end_s"]
+    print(f"molgnn screen: {molgnn['end_to_end_s']:.1f} s end to end = {rate:.0f} records/s "
+          f"(in-loop {molgnn['summary']['records_per_s']:.0f}/s; stages {molgnn['summary']['timing_s']}), "
+          f"peak {molgnn['peak_mb']:.0f} MB", flush=True)
+    checkpoint(work, "molecules_molgnn", molgnn)
+    chemprop_s, chemprop_cpu = chemprop_predict(chemprop_model, library, work / "chemprop_preds.csv")
+    chemprop_rate = n / chemprop_s
+    cpu_speedup = chemprop_cpu / molgnn["cpu_s"]
+    print(f"chemprop predict: {chemprop_s:.1f} s = {chemprop_rate:.0f} records/s; speedup {rate / chemprop_rate:.2f}x; "
+          f"CPU seconds molgnn {molgnn['cpu_s']:.0f} vs chemprop {chemprop_cpu:.0f} ({cpu_speedup:.2f}x fewer)", flush=True)
+    checkpoint(work, "molecules_chemprop", {"end_to_end_s": chemprop_s, "cpu_s": chemprop_cpu})
+    small_run = run_child("screen", {"runs": [str(molgnn_run)], "library": str(small), "out": str(work / "small.parquet"),
+                                     "workers": workers})
+    rss_ratio = molgnn["peak_mb"] / small_run["peak_mb"]
+    print(f"peak RSS: {small_run['peak_mb']:.0f} MB for {n_small} records, {molgnn['peak_mb']:.0f} MB for {n} "
+          f"({rss_ratio:.2f}x; workers {small_run['workers_peak_mb']:.0f} / {molgnn['workers_peak_mb']:.0f} MB)", flush=True)
+    return {
+        "records": n, "unparsable_left_out": excluded, "model": "hybrid (AttentiveFP + 2048-bit Morgan), sider, 1 epoch",
+        "molgnn": {"end_to_end_s": molgnn["end_to_end_s"], "records_per_s": rate,
+                   "in_loop_records_per_s": molgnn["summary"]["records_per_s"], "workers": workers,
+                   "timing_s": molgnn["summary"]["timing_s"], "status": molgnn["summary"]["status"],
+                   "peak_mb": molgnn["peak_mb"], "workers_peak_mb": molgnn["workers_peak_mb"], "cpu_s": molgnn["cpu_s"]},
+        "chemprop": {"end_to_end_s": chemprop_s, "records_per_s": chemprop_rate, "cpu_s": chemprop_cpu},
+        "speedup": rate / chemprop_rate, "cpu_speedup": cpu_speedup,
+        "memory": {"small_records": n_small, "large_records": n, "small_peak_mb": small_run["peak_mb"],
+                   "large_peak_mb": molgnn["peak_mb"], "rss_ratio": rss_ratio},
+    }
+
+
+# ---------------------------------------------------------------------------------------- crystals
+
+def crystal_library(args, work: Path) -> tuple[str, str]:
+    """``core-mof`` when installed (not in --quick), else a folder linking crafted726 and hmof100 CIFs."""
+    if not args.quick:
+        try:
+            import CoRE_MOF  # noqa: F401
+
+            sets = args.core_mof_sets
+            return f"core-mof:{sets}", f"CoRE MOF {sets.replace(',', ' + ')} (core-mof package)"
+        except ModuleNotFoundError:
+            pass
+    folder = work / "crystal-library"
+    folder.mkdir(exist_ok=True)
+    files = sorted((args.data_dir / "crafted726" / "cif" / "DDEC").glob("*.cif")) + \
+        sorted((args.data_dir / "hmof100" / "cif").glob("*.cif"))
+    if args.quick:
+        files = files[:40] + files[-20:]
+    for path in files:
+        link = folder / path.name
+        if not link.exists():
+            link.symlink_to(path)
+    note = "core-mof not installed: " if not args.quick else ""
+    return str(folder), f"{note}{len(files)} CIFs of crafted726 (DDEC) and hmof100"
+
+
+def train_crystal_model(args, work: Path) -> Path:
+    import torch
+
+    from molgnn.data import load_dataset
+    from molgnn.featurize.crystal import CrystalFeaturizer
+    from molgnn.train.config import TrainConfig
+    from molgnn.train.trainer import train
+
+    torch.set_num_threads(1)
+    run = work / "crafted-cgcnn"
+    if not (run / "run.json").exists():
+        dataset = load_dataset("crafted726", args.data_dir, featurizer=CrystalFeaturizer(charges="none"),
+                               cache_dir=work / "cache", progress=False, workers=1)
+        train(dataset, run, TrainConfig(model="cgcnn", epochs=1 if args.quick else 2, seed=0), resume=False,
+              progress=False)
+    return run
+
+
+def profile_crystals(run_dir: Path, library: str, sample: int) -> dict:
+    """ms per structure of each stage, on the library's first ``sample`` structures, in this process."""
+    import torch
+    from torch_geometric.data import Batch
+
+    from molgnn.chem.charge_equilibration import EQeq
+    from molgnn.chem.crystal import parse_cif_text, read_cif
+    from molgnn.chem.errors import InvalidInputError
+    from molgnn.chem.neighbors import periodic_neighbors
+    from molgnn.screen.library import open_library
+    from molgnn.train.checkpoint import load_run
+
+    torch.set_num_threads(1)
+    run = load_run(run_dir)
+    featurizer = run.featurizer
+    times = {"parse": [], "neighbours": [], "graph_rest": [], "charges_eqeq": [], "model": []}
+    graphs, atoms = [], []
+    for _, record_id, _, payload in open_library(library).records():
+        if len(graphs) == sample:
+            break
+        try:
+            start = time.perf_counter()
+            crystal = read_cif(payload, record_id) if isinstance(payload, Path) else parse_cif_text(payload, record_id)
+            parsed = time.perf_counter()
+            periodic_neighbors(crystal.lattice, crystal.frac, featurizer.cutoff)
+            neighbours = time.perf_counter()
+            graph = featurizer.graph(crystal)
+            built = time.perf_counter()
+        except InvalidInputError:
+            continue
+        try:
+            start_q = time.perf_counter()
+            EQeq()(crystal)
+            times["charges_eqeq"].append(time.perf_counter() - start_q)
+        except InvalidInputError:
+            pass
+        times["parse"].append(parsed - start)
+        times["neighbours"].append(neighbours - parsed)
+        times["graph_rest"].append(max(built - neighbours - (neighbours - parsed), 0.0))
+        del graph.id
+        graphs.append(graph)
+        atoms.append(len(crystal))
+    with torch.inference_mode():
+        for begin in range(0, len(graphs), 32):
+            batch = Batch.from_data_list(graphs[begin:begin + 32])
+            start = time.perf_counter()
+            run.model(featurizer.expand(batch))
+            times["model"].append((time.perf_counter() - start) / batch.num_graphs)
+            times["model"].extend([times["model"][-1]] * (batch.num_graphs - 1))
+    return {"structures": len(graphs), "median_atoms": statistics.median(atoms) if atoms else None,
+            "ms_per_structure": {k: 1e3 * statistics.mean(v) if v else None for k, v in times.items()}}
+
+
+def bench_crystals(args, work: Path) -> dict:
+    library, described = crystal_library(args, work)
+    run_dir = train_crystal_model(args, work)
+    print(f"crystals: {described}", flush=True)
+    workers = os.cpu_count() or 1
+    result = run_child("screen", {"runs": [str(run_dir)], "library": library, "out": str(work / "crystals.parquet"),
+                                  "workers": workers})
+    checkpoint(work, "crystals_screen", result)
+    summary = result["summary"]
+    rate = summary["records"] / result["end_to_end_s"]
+    print(f"molgnn screen: {summary['records']} structures in {result['end_to_end_s']:.1f} s = {rate:.1f} structures/s "
+          f"(in-loop {summary['records_per_s']:.1f}/s), status {summary['status']}, stages {summary['timing_s']}, "
+          f"peak {result['peak_mb']:.0f} MB", flush=True)
+    profile = profile_crystals(run_dir, library, 8 if args.quick else 100)
+    stages = profile["ms_per_structure"]
+    print(f"profile of {profile['structures']} structures (median {profile['median_atoms']} atoms), ms each: {stages}",
+          flush=True)
+    return {"library": described, "records": summary["records"], "status": summary["status"],
+            "model": "cgcnn, crafted726 CO2 298 K 1 bar, no charges", "end_to_end_s": result["end_to_end_s"],
+            "structures_per_s": rate, "in_loop_structures_per_s": summary["records_per_s"], "workers": workers,
+            "timing_s": summary["timing_s"], "peak_mb": result["peak_mb"], "cpu_s": result["cpu_s"], "profile": profile,
+            "parse_only_structures_per_s": 1e3 / stages["parse"] if stages["parse"] else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("MOLGNN_DATA_DIR", REPO.parent / "shared" / "data")))
+    parser.add_argument("--work-dir", type=Path, help="keep trained models and libraries here (default: a temporary folder)")
+    parser.add_argument("--part", choices=("all", "molecules", "crystals"), default="all")
+    parser.add_argument("--core-mof-sets", default="2019-ASR,2019-FSR", help="CoRE MOF sets to screen (comma-separated)")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps({"screen": child_screen}[args.child[0]](json.loads(args.child[1]))))
+        return
+    import torch
+
+    torch.set_num_threads(1)
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="molgnn-screen-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    summary = {"benchmark": "screen", "quick": args.quick, "work_dir": str(work)}
+    if args.part in ("all", "molecules"):
+        summary["molecules"] = bench_molecules(args, work)
+        checkpoint(work, "molecules", summary["molecules"])
+        summary["goals"] = {"speedup_vs_chemprop_ge_3": summary["molecules"]["speedup"] >= 3,
+                            "rss_ratio_le_1.2": summary["molecules"]["memory"]["rss_ratio"] <= 1.2}
+    if args.part in ("all", "crystals"):
+        summary["crystals"] = bench_crystals(args, work)
+    (work / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
