@@ -156,7 +156,7 @@ def chemprop_predict(model: Path, library: Path, out: Path) -> tuple[float, floa
 
 
 def bench_molecules(args, work: Path) -> dict:
-    library, n, excluded = molecule_library(args.data_dir, work, 4000 if args.quick else None)
+    library, n, excluded = molecule_library(args.data_dir, work, 4000 if args.quick else args.molecule_limit)
     small, n_small, _ = molecule_library(args.data_dir, work, 400 if args.quick else n // 10)
     print(f"molecules: {n} parsable hiv + muv SMILES ({excluded} RDKit cannot parse, left out for chemprop's sake)",
           flush=True)
@@ -321,6 +321,7 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, help="keep trained models and libraries here (default: a temporary folder)")
     parser.add_argument("--part", choices=("all", "molecules", "crystals"), default="all")
     parser.add_argument("--core-mof-sets", default="2019-ASR,2019-FSR", help="CoRE MOF sets to screen (comma-separated)")
+    parser.add_argument("--molecule-limit", type=int, help="screen a random sample of this many hiv + muv SMILES")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -67,8 +67,10 @@ class Library:
 
     def count(self) -> int | None:
         """The number of records when it is cheap to know (not for tar archives), else None."""
-        if self.core_mof_sets:
-            return None
+        if self.core_mof_sets:  # the package's table lists its structures (an estimate for the progress bar)
+            import CoRE_MOF
+
+            return sum(len(CoRE_MOF.list_structures(name)) for name in self.core_mof_sets)
         name = self.path.name.lower()
         if self.path.is_dir():
             return sum(1 for _ in _cif_files(self.path))
