@@ -11,7 +11,8 @@ import copy
 from dataclasses import dataclass
 
 import torch
-from torch_geometric.data import Data, InMemoryDataset
+from torch_geometric.data import Data
+from torch_geometric.data.collate import collate
 
 
 @dataclass
@@ -32,7 +33,9 @@ class Collated:
     def from_graphs(cls, graphs: list[Data]) -> Collated:
         if not graphs:
             return cls.empty()
-        data, slices = InMemoryDataset.collate(graphs)
+        # torch_geometric's collate directly: InMemoryDataset.collate returns a single graph as is,
+        # without slices and with its id as a plain string
+        data, slices, _ = collate(graphs[0].__class__, data_list=graphs, increment=False, add_batch=False)
         return cls(data, slices)
 
     @classmethod

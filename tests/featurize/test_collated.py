@@ -17,3 +17,12 @@ def test_concat_and_get_round_trip():
         assert a.id == b.id == smiles[i]
         for key in ("x", "edge_index", "edge_attr", "fp"):
             assert torch.equal(a[key], b[key])
+
+
+def test_one_crystal_graph_is_a_collection_of_one(crafted):
+    from molgnn.featurize.crystal import CrystalFeaturizer
+
+    one, _ = CrystalFeaturizer(charges="none").featurize_many([crafted / "FUDQIF.cif"], ["FUDQIF"])
+    assert len(one) == 1 and one.ids == ["FUDQIF"] and one.get(0).num_nodes == 28
+    joined = Collated.concat([one, one])
+    assert joined.ids == ["FUDQIF", "FUDQIF"] and joined.get(1).num_nodes == 28
