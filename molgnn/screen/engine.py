@@ -164,7 +164,7 @@ def _screen_shard(ensemble: Ensemble, library: Library, folder: Path, rank: int,
                 finish(featurize_chunk(*job), chunk, records)
                 continue
             pending[pool.submit(featurize_chunk, *job)] = (chunk, records)
-            while len(pending) > 2 * workers:
+            while len(pending) > workers:  # one chunk waiting per worker: memory bounded by the workers, not the library
                 _finish_completed(pending, finish, FIRST_COMPLETED)
         while pending:
             _finish_completed(pending, finish, FIRST_COMPLETED)

@@ -28,7 +28,7 @@ TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2
 SMILES_SUFFIXES = (".csv", ".csv.gz", ".smi", ".smi.gz", ".smiles", ".parquet")
 CORE_MOF_SETS = ("2019-ASR", "2019-FSR", "2014")
 CORE_MOF_DEFAULT = ("2019-ASR", "2019-FSR")
-CSV_CHUNK_ROWS = 50_000
+CSV_CHUNK_ROWS = 8192
 
 
 class LibraryError(ValueError):
