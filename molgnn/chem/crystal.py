@@ -5,7 +5,9 @@ pymatgen's ``CifParser`` takes hundreds): the ``_atom_site`` loop, including the
 column ``_atom_site_charge``, is read directly; symmetry operations come from the file's
 symop list or, when it has none, from its space-group name; each asymmetric site is expanded by
 every operation, wrapped into the cell, and its images closer than ``SAME_SITE_TOLERANCE`` are
-merged, so the charge of each expanded atom is that of its asymmetric site.
+merged, so the charge of each expanded atom is that of its asymmetric site. A file that gemmi
+refuses only because a single-tag value holds spaces without quotes (``_symmetry_space_group_name_H-M
+P 1``, as ASE writes it; a third of CoRE MOF 2019-FSR) is read again with those values quoted.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ _CELL_TAGS = ("_cell_length_a", "_cell_length_b", "_cell_length_c",
 _SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz")
 _SPACE_GROUP_TAGS = ("_space_group_name_H-M_alt", "_symmetry_space_group_name_H-M",
                      "_space_group_name_Hall", "_symmetry_space_group_name_Hall")
+# ``_tag value with spaces``: a tag, then an unquoted value of several words (no quotes, no comment)
+_UNQUOTED_VALUE = re.compile(r"^([ \t]*_\S+[ \t]+)([^'\"\s;#_][^'\"#\n]*?[ \t][^'\"#\n]*?)[ \t]*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,9 @@ def read_cif(path: str | Path, input_id: object = None) -> Crystal:
     try:
         document = gemmi.cif.read_file(str(path))
     except (OSError, RuntimeError, ValueError, IndexError) as error:
-        raise InvalidStructureError(input_id, f"cannot read CIF {path}: {error}") from error
+        document = _read_quoted(path.read_text(errors="replace"), error) if not isinstance(error, OSError) else None
+        if document is None:
+            raise InvalidStructureError(input_id, f"cannot read CIF {path}: {error}") from error
     return crystal_from_cif_document(document, input_id)
 
 
@@ -77,8 +83,23 @@ def parse_cif_text(text: str, input_id: object) -> Crystal:
     try:
         document = gemmi.cif.read_string(text)
     except (RuntimeError, ValueError, IndexError) as error:
-        raise InvalidStructureError(input_id, f"not a valid CIF: {error}") from error
+        document = _read_quoted(text, error)
+        if document is None:
+            raise InvalidStructureError(input_id, f"not a valid CIF: {error}") from error
     return crystal_from_cif_document(document, input_id)
+
+
+def _read_quoted(text: str, error: Exception):
+    """The document of ``text`` with its unquoted multi-word tag values quoted, or None if that does not help."""
+    if "parse error" not in str(error):
+        return None
+    quoted, count = _UNQUOTED_VALUE.subn(lambda match: f"{match[1]}'{match[2]}'", text)
+    if count == 0:
+        return None
+    try:
+        return gemmi.cif.read_string(quoted)
+    except (RuntimeError, ValueError, IndexError):
+        return None
 
 
 def crystal_from_cif_document(document, input_id: object) -> Crystal:

@@ -3,7 +3,7 @@ import pytest
 from pymatgen.core import Lattice, Structure
 from pymatgen.io.cif import CifFile
 
-from molgnn.chem.crystal import crystal_from_structure, read_cif
+from molgnn.chem.crystal import crystal_from_structure, parse_cif_text, read_cif
 from molgnn.chem.errors import InvalidStructureError, PartialOccupancyError, UnknownElementError
 
 P1_HEADER = """data_test
@@ -89,3 +89,13 @@ def test_element_read_from_label_when_no_type_symbol(tmp_path):
     text = P1_HEADER + ("loop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n"
                         "Zn1 0 0 0\nCL2 0.5 0.5 0.5\nC3 0.25 0.25 0.25\n")
     assert read_cif(_write(tmp_path, text)).numbers.tolist() == [30, 17, 6]
+
+
+def test_unquoted_space_group_name_as_ase_writes_it(tmp_path, data_dir):
+    original = data_dir / "hmof100" / "cif" / "hMOF-1000268.cif"
+    text = original.read_text().replace("_symmetry_space_group_name_H-M\t'P1'", "_symmetry_space_group_name_H-M    P 1")
+    assert "H-M    P 1\n" in text
+    reference = read_cif(original)
+    for crystal in (read_cif(_write(tmp_path, text)), parse_cif_text(text, "x")):
+        np.testing.assert_array_equal(crystal.numbers, reference.numbers)
+        np.testing.assert_allclose(crystal.frac, reference.frac)
