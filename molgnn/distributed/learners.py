@@ -105,8 +105,30 @@ def join(mode: str, device: str | torch.device | None = None) -> Learners:
     else:
         device = torch.device("cpu")
     if not dist.is_initialized():
-        dist.init_process_group(backend(), device_id=device if device.type == "cuda" else None)
+        store = _attempt_store()
+        dist.init_process_group(backend(), device_id=device if device.type == "cuda" else None, store=store,
+                                rank=int(os.environ["RANK"]) if store else -1, world_size=world if store else -1)
     return Learners(dist.get_rank(), dist.get_world_size(), device, True)
+
+
+def _attempt_store() -> dist.Store | None:
+    """The store of this ``torchrun`` attempt, or None to let ``init_process_group`` read the environment.
+
+    ``torchrun``'s agent lends its rendezvous store to the workers and keeps it across restarts, and
+    torch reads it without a per-attempt prefix: the workers of a restarted attempt can pick up the
+    addresses that the dead workers published and wait for them forever (pytorch/pytorch#135712).
+    On one node every worker has the same restart count, so the store is prefixed with it. Across
+    nodes the counts differ (a node restarted for a membership change keeps its count), so such a
+    job must opt out of the shared store, which gives every attempt a fresh one.
+    """
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True" or int(os.environ.get("TORCHELASTIC_MAX_RESTARTS", "0")) == 0:
+        return None
+    if int(os.environ.get("GROUP_WORLD_SIZE", "1")) > 1:
+        raise LaunchError("torchrun with several nodes and --max-restarts shares one store across restarts, which "
+                          "can hang the restarted workers (pytorch/pytorch#135712): export "
+                          "TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1 on every node before torchrun")
+    shared = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), is_master=False)
+    return dist.PrefixStore(f"molgnn/attempt{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}", shared)
 
 
 def leave() -> None:

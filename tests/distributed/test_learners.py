@@ -27,6 +27,15 @@ def test_a_distributed_mode_needs_torchrun_and_torchrun_needs_one(monkeypatch):
         TrainConfig(distributed="horovod")
 
 
+def test_several_nodes_with_restarts_need_a_fresh_store_per_attempt(monkeypatch):
+    for name, value in {"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1",
+                        "TORCHELASTIC_USE_AGENT_STORE": "True", "TORCHELASTIC_MAX_RESTARTS": "3",
+                        "GROUP_WORLD_SIZE": "2"}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(LaunchError, match="TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1"):
+        join("ddp")
+
+
 @pytest.mark.multiprocess
 @pytest.mark.slow
 def test_two_nodes_on_one_machine_train_together(two_learners, tmp_path, data_dir):
