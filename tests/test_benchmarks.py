@@ -10,25 +10,28 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.mark.slow
-def test_featurize_benchmark_quick(data_dir):
-    result = subprocess.run([sys.executable, str(BENCHMARKS / "featurize.py"), "--quick", "--repeats", "1",
-                             "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=600)
+def run_quick(script: str, *args, timeout: float = 900) -> dict:
+    """``python benchmarks/SCRIPT --quick ARGS``: must succeed; its last line, parsed as JSON."""
+    result = subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick", *map(str, args)],
+                            capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["quick"] is True and summary["neighbour_check"]["ok"]
+    assert summary["quick"] is True
+    return summary
+
+
+@pytest.mark.slow
+def test_featurize_benchmark_quick(data_dir):
+    summary = run_quick("featurize.py", "--repeats", "1", "--data-dir", data_dir, timeout=600)
+    assert summary["neighbour_check"]["ok"]
     for key in ("molgnn_vs_from_smiles", "molgnn_fraction_of_parse_rate", "crystal_speedup_vs_cgcnn"):
         assert summary[key] > 0
 
 
 @pytest.mark.slow
 def test_drug_effects_benchmark_quick(data_dir, tmp_path):
-    result = subprocess.run([sys.executable, str(BENCHMARKS / "drug_effects.py"), "--quick", "--data-dir", str(data_dir),
-                             "--work-dir", str(tmp_path / "work"), "--out", str(tmp_path / "out")],
-                            capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-2000:]
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["quick"] is True and set(summary["goals"]) == {"sider", "tox21"}
+    summary = run_quick("drug_effects.py", "--data-dir", data_dir, "--work-dir", tmp_path / "work", "--out", tmp_path / "out")
+    assert set(summary["goals"]) == {"sider", "tox21"}
     molgnn_runs = 2 * 2 * 4  # data sets x models x oversampling settings, one split and seed
     assert summary["runs"] == molgnn_runs + (2 if summary["chemprop"] == "ok" else 0)
     for goals in summary["goals"].values():
@@ -38,12 +41,8 @@ def test_drug_effects_benchmark_quick(data_dir, tmp_path):
 
 @pytest.mark.slow
 def test_co2_benchmark_quick(data_dir, tmp_path):
-    result = subprocess.run([sys.executable, str(BENCHMARKS / "co2.py"), "--quick", "--data-dir", str(data_dir),
-                             "--work-dir", str(tmp_path / "work"), "--out", str(tmp_path / "out")],
-                            capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-2000:]
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["quick"] is True and summary["charges"]["pearson_r_vs_eqeq_cif"] > 0.9
+    summary = run_quick("co2.py", "--data-dir", data_dir, "--work-dir", tmp_path / "work", "--out", tmp_path / "out")
+    assert summary["charges"]["pearson_r_vs_eqeq_cif"] > 0.9
     assert summary["charges"]["max_abs_total_charge"] < 1e-6
     results = summary["crafted726"]["results"]
     assert len(results) == 10 and set(summary["goals"]) == {"CO2_298K_0.1bar", "CO2_298K_1bar"}
@@ -57,12 +56,9 @@ def test_co2_benchmark_quick(data_dir, tmp_path):
 @pytest.mark.slow
 @pytest.mark.multiprocess
 def test_distributed_benchmark_quick(data_dir, tmp_path):
-    result = subprocess.run([sys.executable, str(BENCHMARKS / "distributed.py"), "--quick", "--data-dir", str(data_dir),
-                             "--work-dir", str(tmp_path / "work"), "--out", str(tmp_path / "distributed.md")],
-                            capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-2000:]
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["quick"] is True and set(summary["goals"]) == {"crafted726", "sider"}
+    summary = run_quick("distributed.py", "--data-dir", data_dir, "--work-dir", tmp_path / "work",
+                        "--out", tmp_path / "distributed.md")
+    assert set(summary["goals"]) == {"crafted726", "sider"}
     for figures in summary["figures"].values():
         assert figures["ddp"]["allreduce_bytes_per_epoch"] > figures["kavg16"]["allreduce_bytes_per_epoch"] > 0
         assert [figures[mode]["learners"] for mode in ("one", "ddp", "hier")] == [1, 2, 4]
@@ -73,11 +69,8 @@ def test_distributed_benchmark_quick(data_dir, tmp_path):
 @pytest.mark.slow
 @pytest.mark.multiprocess
 def test_screen_benchmark_quick(data_dir, tmp_path):
-    result = subprocess.run([sys.executable, str(BENCHMARKS / "screen.py"), "--quick", "--data-dir", str(data_dir),
-                             "--work-dir", str(tmp_path / "work")], capture_output=True, text=True, timeout=1200)
-    assert result.returncode == 0, result.stderr[-2000:]
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["quick"] is True and set(summary["goals"]) == {"speedup_vs_chemprop_ge_3", "rss_ratio_le_1.2"}
+    summary = run_quick("screen.py", "--data-dir", data_dir, "--work-dir", tmp_path / "work", timeout=1200)
+    assert set(summary["goals"]) == {"speedup_vs_chemprop_ge_3", "rss_ratio_le_1.2"}
     molecules, crystals = summary["molecules"], summary["crystals"]
     assert molecules["records"] == 4000 - molecules["unparsable_left_out"] and molecules["molgnn"]["status"]["ok"] > 0
     assert molecules["speedup"] > 0 and molecules["memory"]["rss_ratio"] > 0

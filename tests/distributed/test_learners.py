@@ -52,12 +52,16 @@ def test_two_nodes_on_one_machine_train_together(two_learners, tmp_path, data_di
     assert_same_weights(tmp_path / "ddp", two_learners / "ddp")
 
 
+def killing_plan(folder, data_dir):
+    """A DDP run whose learner 1 dies at its 6th training batch (4 steps per epoch: in the middle of epoch 2)."""
+    return write_plan(folder, data_dir, {"ddp": {**HYBRID, "distributed": "ddp"}},
+                      kill={"rank": 1, "after_loss": 6, "marker": str(folder / "killed")})
+
+
 @pytest.mark.multiprocess
 @pytest.mark.slow
 def test_killed_worker_restarts_from_the_last_epoch(two_learners, tmp_path, data_dir):
-    # 4 steps per epoch: the 6th training batch of learner 1 is in the middle of epoch 2
-    plan = write_plan(tmp_path, data_dir, {"ddp": {**HYBRID, "distributed": "ddp"}},
-                      kill={"rank": 1, "after_loss": 6, "marker": str(tmp_path / "killed")})
+    plan = killing_plan(tmp_path, data_dir)
     endpoint = f"127.0.0.1:{free_port()}"
     torchrun(plan, "--nnodes", "1:2", "--nproc-per-node", "2", "--max-restarts", "1", "--rdzv-backend", "c10d",
              "--rdzv-endpoint", endpoint, "--rdzv-conf", "last_call_timeout=1")
@@ -70,8 +74,7 @@ def test_killed_worker_restarts_from_the_last_epoch(two_learners, tmp_path, data
 @pytest.mark.multiprocess
 @pytest.mark.slow
 def test_a_job_can_continue_with_fewer_learners(two_learners, tmp_path, data_dir):
-    plan = write_plan(tmp_path, data_dir, {"ddp": {**HYBRID, "distributed": "ddp"}},
-                      kill={"rank": 1, "after_loss": 6, "marker": str(tmp_path / "killed")})
+    plan = killing_plan(tmp_path, data_dir)
     failed = torchrun(plan, "--nproc-per-node", "2", "--max-restarts", "0", check=False)
     assert failed.returncode != 0 and [row["epoch"] for row in log(tmp_path / "ddp")] == [1]
     torchrun(plan, "--nproc-per-node", "1")
