@@ -54,3 +54,11 @@ class InvalidLabelError(InvalidInputError):
 
 class ChargeEquilibrationError(InvalidInputError):
     """Partial charges could not be computed: an element without parameters, or a singular system."""
+
+
+class TooManyAtomsError(InvalidInputError):
+    """A structure with more atoms than the featurizer's ``max_atoms`` (a cap that protects memory)."""
+
+
+class MissingChargesError(InvalidInputError):
+    """A structure without partial charges where the featurizer reads them from the file."""

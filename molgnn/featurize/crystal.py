@@ -25,7 +25,7 @@ from torch_geometric.data import Data
 from molgnn.chem import elements
 from molgnn.chem.charge_equilibration import EQeq
 from molgnn.chem.crystal import Crystal, crystal_from_structure, read_cif
-from molgnn.chem.errors import InvalidInputError, IsolatedAtomError, OverlappingAtomsError
+from molgnn.chem.errors import InvalidInputError, IsolatedAtomError, MissingChargesError, OverlappingAtomsError, TooManyAtomsError
 from molgnn.chem.neighbors import periodic_neighbors
 from molgnn.featurize.collated import Collated
 from molgnn.featurize.gaussian import GaussianExpansion
@@ -115,10 +115,10 @@ class CrystalFeaturizer:
         crystal = self._crystal(source, input_id)
         input_id = crystal.id
         if len(crystal) > self.max_atoms:
-            raise InvalidInputError(input_id, f"{len(crystal)} atoms, more than max_atoms={self.max_atoms}")
+            raise TooManyAtomsError(input_id, f"{len(crystal)} atoms, more than max_atoms={self.max_atoms}")
         self.element_table.lookup(crystal.numbers, input_id)  # rejects elements without features
         if self.charges == "cif" and crystal.charges is None:
-            raise InvalidInputError(input_id, "no partial charges (_atom_site_charge) but charges='cif'")
+            raise MissingChargesError(input_id, "no partial charges (_atom_site_charge) but charges='cif'")
 
         centers, neighbors, offsets, distances = periodic_neighbors(crystal.lattice, crystal.frac, self.cutoff)
         if len(distances) and distances.min() < self.min_distance:

@@ -28,6 +28,8 @@ ERROR_KINDS = {
     errors.OverlappingAtomsError: "overlapping_atoms",
     errors.IsolatedAtomError: "no_neighbours",
     errors.ChargeEquilibrationError: "charges_failed",
+    errors.TooManyAtomsError: "too_many_atoms",
+    errors.MissingChargesError: "no_charges",
 }
 # Errors that a featurizer may raise on one odd record besides its typed ones (numerical corner
 # cases in third-party code); they make that record's status, never stop the screen.
@@ -40,13 +42,7 @@ def status_of(error: Exception) -> str:
     kind = ERROR_KINDS.get(type(error))
     if kind:
         return kind
-    if isinstance(error, errors.InvalidInputError):
-        if "max_atoms" in error.reason:
-            return "too_many_atoms"
-        if "no partial charges" in error.reason:
-            return "no_charges"
-        return "invalid_input"
-    return "error"
+    return "invalid_input" if isinstance(error, errors.InvalidInputError) else "error"
 
 
 def reason_of(error: Exception) -> str:

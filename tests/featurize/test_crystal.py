@@ -5,7 +5,13 @@ import pytest
 import torch
 from pymatgen.core import Lattice, Structure
 
-from molgnn.chem.errors import InvalidInputError, IsolatedAtomError, OverlappingAtomsError, UnknownElementError
+from molgnn.chem.errors import (
+    IsolatedAtomError,
+    MissingChargesError,
+    OverlappingAtomsError,
+    TooManyAtomsError,
+    UnknownElementError,
+)
 from molgnn.featurize.crystal import CrystalFeaturizer
 
 
@@ -61,7 +67,7 @@ def test_charges_and_features(crafted, data_dir):
     assert graph.edge_attr.shape == (graph.edge_index.shape[1], featurizer.num_edge_features)
     assert featurizer.num_edge_features == 41  # Gaussian centres 0, 0.2, ..., 8 Å
     assert torch.bincount(graph.edge_index[1]).eq(12).all()
-    with pytest.raises(InvalidInputError, match="charges='cif'"):
+    with pytest.raises(MissingChargesError, match="charges='cif'"):
         featurizer(data_dir / "hmof100" / "cif" / "hMOF-1000268.cif")
 
 
@@ -94,7 +100,7 @@ def test_overlapping_atoms_are_rejected():
 
 
 def test_too_many_atoms_is_rejected(crafted):
-    with pytest.raises(InvalidInputError, match="max_atoms=100"):
+    with pytest.raises(TooManyAtomsError, match="max_atoms=100"):
         CrystalFeaturizer(max_atoms=100)(crafted / "ABUWOJ.cif")
 
 
