@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from peers import chemprop_unavailable  # benchmarks/peers.py, beside this script
 
 OVERSAMPLERS = ("none", "ml-ros", "mlsmote", "cooccurrence")
 METRICS = ("roc_auc", "pr_auc", "precision_micro", "recall_micro", "f1_micro", "precision_macro", "recall_macro", "f1_macro")
@@ -163,14 +164,6 @@ def chemprop_run(job: dict) -> dict:
     row = {key: job[key] for key in ("dataset", "split_kind", "seed")}
     row.update({"model": "chemprop", "oversample": "none", **{f"test_{k}": metrics[k] for k in METRICS}, "seconds": seconds})
     return row
-
-
-def chemprop_available() -> str | None:
-    try:
-        result = subprocess.run(["chemprop", "--help"], capture_output=True, text=True, timeout=120)
-    except (FileNotFoundError, subprocess.TimeoutExpired) as error:
-        return f"unavailable: {error}"
-    return None if result.returncode == 0 else f"unavailable: {result.stderr.strip()[-300:]}"
 
 
 def _worker_init() -> None:
@@ -304,7 +297,7 @@ def main(argv: list[str] | None = None) -> dict:
     started = time.perf_counter()
 
     molgnn_jobs, chemprop_jobs = [], []
-    chemprop_note = "skipped (--no-chemprop)" if args.no_chemprop else chemprop_available()
+    chemprop_note = "skipped (--no-chemprop)" if args.no_chemprop else chemprop_unavailable()
     for name in config["datasets"]:
         csv = source_csv(name, args.data_dir, work / "data", (config["rows"] or {}).get(name))
         dataset = load(csv, cache_dir)

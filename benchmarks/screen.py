@@ -31,13 +31,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from peers import chemprop_unavailable  # benchmarks/peers.py, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -164,7 +165,7 @@ def bench_molecules(args, work: Path) -> dict:
     small, n_small, _ = molecule_library(args.data_dir, work, 400 if args.quick else n // 10)
     print(f"molecules: {n} parsable hiv + muv SMILES ({excluded} RDKit cannot parse, left out for chemprop's sake)",
           flush=True)
-    missing = None if shutil.which("chemprop") else 'unavailable: no chemprop command (pip install -e ".[bench]")'
+    missing = chemprop_unavailable()
     molgnn_run, chemprop_model = train_sider_models(args.data_dir, work, with_chemprop=missing is None)
     workers = os.cpu_count() or 1
     molgnn = run_child("screen", {"runs": [str(molgnn_run)], "library": str(library), "out": str(work / "molgnn.parquet"),

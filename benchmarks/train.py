@@ -79,6 +79,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from peers import chemprop_unavailable  # benchmarks/peers.py, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 GOALS = {"end_to_end_speedup": 3.0, "epoch_speedup": 1.5, "molgnn_peak_mb": 1024.0, "epoch_time_ratio": 1.0}
@@ -859,17 +860,6 @@ def crystal_section(args, config: dict, tmp: Path, logs: Path) -> dict:
           f"{summary['test_mae']['molgnn']:.3f} / {summary['test_mae']['cgcnn_baseline']:.3f} / {chance['test']:.3f}",
           flush=True)
     return summary
-
-
-def chemprop_unavailable() -> str | None:
-    """Why chemprop 2 cannot run here, or None."""
-    done = subprocess.run([sys.executable, "-c", "import chemprop, sys; sys.stdout.write(chemprop.__version__)"],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        return "unavailable: " + (done.stderr.strip().splitlines() or ["import failed"])[-1]
-    if not done.stdout.startswith("2."):
-        return f"unavailable: chemprop {done.stdout} installed, the benchmark needs 2.x"
-    return None
 
 
 def molecule_section(args, config: dict, tmp: Path, logs: Path) -> dict:
