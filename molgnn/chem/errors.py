@@ -62,3 +62,11 @@ class TooManyAtomsError(InvalidInputError):
 
 class MissingChargesError(InvalidInputError):
     """A structure without partial charges where the featurizer reads them from the file."""
+
+
+class ForceFieldError(InvalidInputError):
+    """An element without force-field parameters, so host-guest energies cannot be computed."""
+
+
+class DescriptorError(InvalidInputError):
+    """A global descriptor (pore geometry, host-guest energy) that cannot be computed for a structure."""

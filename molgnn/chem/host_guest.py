@@ -1,0 +1,211 @@
+"""Host-guest energies of CO2 in a rigid framework, by Widom insertions.
+
+A rigid TraPPE CO2 molecule (``molgnn.chem.forcefield.CO2``) is inserted at random positions of the
+cell, ``orientations`` times at each (the six axes of an icosahedron, turned by a random rotation
+per position), ``insertions`` in all. Its energy is the sum over its three sites
+and every framework atom (and periodic image) within ``cutoff`` of
+
+* Lennard-Jones 12-6, UFF framework parameters mixed with the site's by Lorentz-Berthelot
+  (``sigma = (sigma_i + sigma_j) / 2``, ``epsilon = sqrt(epsilon_i epsilon_j)``), truncated at the cutoff;
+* Coulomb between the site charge and the framework's partial charges, as a damped, shifted
+  real-space sum (Wolf et al., J. Chem. Phys. 110, 8254 (1999)):
+  ``q_s q_j [erfc(alpha r) / r - erfc(alpha r_c) / r_c]``. The framework is made neutral first (its net
+  charge, usually a rounding residue of the CIF's charges, is spread evenly over its atoms): with a
+  neutral guest and a neutral host the damped sum converges to the Ewald energy as ``alpha r_c`` grows.
+
+Positions where the carbon would sit inside an atom (closer than ``OVERLAP * sigma`` to any
+framework atom) are not evaluated: their Boltzmann factor is below ``exp(-40)`` at room
+temperature. They count as zero in every average, which is what keeps the cost to the pores.
+
+From the energies ``U`` of the insertions (``f`` the fraction of random positions that were evaluated,
+``A_p = -kT ln <exp(-U/kT)>_orientations`` the free energy of a position):
+
+* Henry coefficient ``K_H = f <exp(-U/kT)> / (R T rho)``, mol/(kg Pa), reported as ``log10``
+  (floored at ``HENRY_FLOOR``: a framework with no room for CO2 has ``K_H = 0``);
+* heat of adsorption at infinite dilution ``Q = R T - <U exp(-U/kT)> / <exp(-U/kT)>``, kJ/mol,
+  and the Boltzmann-weighted means of its Lennard-Jones and Coulomb parts;
+* the lowest energy found;
+* two histograms of ``A_p`` over fixed bins (kJ/mol, from ``lowest_bin`` to 0 in steps of
+  ``bin_width``, the first open below): the pore volume per gram in each bin (cm3/g, the room that
+  adsorbs at that energy) and the share of the Boltzmann weight in each bin (where the molecules
+  sit at low loading). Averaging over orientations first keeps a good position from being counted
+  as a poor one because of the one orientation it was tried in.
+
+Insertions are seeded (``seed``), so a structure always gets the same descriptors; a supercell
+gets the same values within sampling noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from scipy.spatial import cKDTree
+from scipy.spatial.transform import Rotation
+from scipy.special import erfc
+
+from molgnn.chem.crystal import Crystal
+from molgnn.chem.errors import DescriptorError
+from molgnn.chem.forcefield import CO2, COULOMB_K_ANGSTROM, GAS_CONSTANT, density, uff_parameters
+from molgnn.chem.neighbors import periodic_images
+
+OVERLAP = 0.75  # carbon closer than this many sigma to a framework atom: not evaluated (U > 40 kT)
+HENRY_FLOOR = 1e-10  # mol/(kg Pa)
+_CANDIDATE_BATCH = 8192
+_MAX_CANDIDATES_PER_INSERTION = 100  # stop searching for room after this many tries per insertion
+_GOLDEN = (1 + 5**0.5) / 2
+_AXES = np.array([[0, 1, _GOLDEN], [0, 1, -_GOLDEN], [1, _GOLDEN, 0], [1, -_GOLDEN, 0], [_GOLDEN, 0, 1],
+                  [-_GOLDEN, 0, 1]]) / np.sqrt(1 + _GOLDEN**2)  # the six axes through an icosahedron's vertices
+_PAIR_CHUNK = 512  # insertions per pair-list chunk (memory: about 512 * 3 * 600 pairs)
+
+
+@dataclass(frozen=True)
+class HostGuestEnergies:
+    """CO2 host-guest descriptors of a crystal; call it on a ``Crystal`` for the vector of ``names``.
+
+    Args:
+        temperature: K.
+        insertions: Widom insertions evaluated per structure.
+        orientations: orientations tried at each position (1 to 6).
+        cutoff: Lennard-Jones and Coulomb cutoff, Å.
+        damping: ``alpha`` of the damped Coulomb sum, 1/Å.
+        bin_width, lowest_bin: the energy histogram's bins, kJ/mol.
+        seed: seed of the insertion positions and orientations.
+    """
+
+    temperature: float = 298.0
+    insertions: int = 3000
+    orientations: int = 6
+    cutoff: float = 12.0
+    damping: float = 0.2
+    bin_width: float = 2.5
+    lowest_bin: float = -30.0
+    seed: int = 0
+
+    def __post_init__(self):
+        if not 1 <= self.orientations <= len(_AXES):
+            raise ValueError(f"orientations must be 1 to {len(_AXES)}, got {self.orientations}")
+        if not (self.temperature > 0 and self.insertions >= 1 and self.cutoff > 0 and self.damping >= 0
+                and self.bin_width > 0 and self.lowest_bin < 0):
+            raise ValueError("temperature, insertions, cutoff, bin_width must be > 0, damping >= 0, lowest_bin < 0")
+
+    @cached_property
+    def bin_edges(self) -> np.ndarray:
+        """Upper edges of the energy bins, kJ/mol (the first bin is everything up to ``lowest_bin``)."""
+        count = int(round(-self.lowest_bin / self.bin_width))
+        return self.lowest_bin + self.bin_width * np.arange(count + 1)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        bins = [f"{low:g}_{high:g}" for low, high in zip(np.r_[-np.inf, self.bin_edges[:-1]], self.bin_edges)]
+        return ("log10_henry", "heat_of_adsorption", "boltzmann_lj", "boltzmann_coulomb", "min_energy",
+                *(f"volume_{b}" for b in bins), *(f"weight_{b}" for b in bins))
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        bins = len(self.bin_edges)
+        return ("log10 mol/(kg Pa)", "kJ/mol", "kJ/mol", "kJ/mol", "kJ/mol", *["cm3/g"] * bins, *["1"] * bins)
+
+    def __call__(self, crystal: Crystal) -> np.ndarray:
+        values = self.analyse(crystal)
+        return np.concatenate([[values[k] for k in self.names[:5]], values["volume"], values["weight"]])
+
+    def analyse(self, crystal: Crystal) -> dict:
+        """Descriptors of ``crystal`` (Coulomb from ``crystal.charges``; none: Lennard-Jones only)."""
+        host = _Host(crystal, self.cutoff, self.damping)
+        rng = np.random.default_rng(self.seed)
+        positions, fraction = host.open_positions(rng, -(-self.insertions // self.orientations))
+        turns = Rotation.random(len(positions), random_state=rng).as_matrix()  # [P, 3, 3]
+        axes = np.einsum("pij,oj->poi", turns, _AXES[: self.orientations]).reshape(-1, 3)
+        lj, coulomb = host.energies(np.repeat(positions, self.orientations, axis=0), axes)
+        shape = (len(positions), self.orientations)
+        return self._summary(lj.reshape(shape), coulomb.reshape(shape), fraction, host.density)
+
+    def energies(self, crystal: Crystal, centres: np.ndarray, axes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lennard-Jones and Coulomb energies (K) of CO2 molecules at ``centres`` along unit ``axes`` (Cartesian, Å)."""
+        return _Host(crystal, self.cutoff, self.damping).energies(np.atleast_2d(centres), np.atleast_2d(axes))
+
+    def _summary(self, lj: np.ndarray, coulomb: np.ndarray, fraction: float, rho: float) -> dict:
+        """The descriptors from ``[positions, orientations]`` energies (K)."""
+        bins = len(self.bin_edges)
+        if lj.size == 0:  # no room for CO2: a valid result
+            return {"log10_henry": np.log10(HENRY_FLOOR), "heat_of_adsorption": 0.0, "boltzmann_lj": 0.0,
+                    "boltzmann_coulomb": 0.0, "min_energy": 0.0, "volume": np.zeros(bins), "weight": np.zeros(bins)}
+        energy = lj + coulomb
+        boltzmann = np.exp(-np.clip(energy, -700.0 * self.temperature, 700.0 * self.temperature) / self.temperature)
+        total = boltzmann.sum()
+        henry = fraction * boltzmann.mean() / (GAS_CONSTANT * 1e3 * self.temperature * rho * 1e3)  # mol/(kg Pa)
+        position_weight = boltzmann.mean(axis=1)
+        free_energy = -self.temperature * np.log(np.maximum(position_weight, 1e-300)) * GAS_CONSTANT  # kJ/mol
+        which = np.searchsorted(self.bin_edges, free_energy, side="left")  # bin k holds (edge[k-1], edge[k]]
+        inside = which < bins
+        volume = np.bincount(which[inside], minlength=bins) / len(free_energy) * fraction / rho
+        share = np.bincount(which[inside], weights=position_weight[inside], minlength=bins) / position_weight.sum() \
+            if total > 0 else np.zeros(bins)
+        average = (lambda u: float((boltzmann * u).sum() / total) * GAS_CONSTANT) if total > 0 else (lambda u: 0.0)
+        return {
+            "log10_henry": float(np.log10(max(henry, HENRY_FLOOR))),
+            "heat_of_adsorption": GAS_CONSTANT * self.temperature - average(energy),
+            "boltzmann_lj": average(lj),
+            "boltzmann_coulomb": average(coulomb),
+            "min_energy": float(energy.min() * GAS_CONSTANT),
+            "volume": volume,
+            "weight": share,
+        }
+
+
+class _Host:
+    """A framework prepared for CO2 insertions: images within the cutoff, mixed site parameters."""
+
+    def __init__(self, crystal: Crystal, cutoff: float, damping: float):
+        lattice = np.asarray(crystal.lattice, dtype=np.float64)
+        volume = abs(float(np.linalg.det(lattice)))
+        if len(crystal) == 0 or not volume > 0:
+            raise DescriptorError(crystal.id, "no atoms or a cell without volume")
+        sigma, epsilon = uff_parameters(crystal.numbers, crystal.id)
+        charges = np.zeros(len(crystal)) if crystal.charges is None else np.asarray(crystal.charges, dtype=np.float64)
+        if not np.isfinite(charges).all():
+            raise DescriptorError(crystal.id, "partial charges that are not finite numbers")
+        charges = charges - charges.mean()  # a neutral framework
+        self.lattice, self.cutoff, self.damping = lattice, cutoff, damping
+        self.density = density(crystal.numbers, volume)
+        images, self.atom = periodic_images(lattice, crystal.frac, cutoff)
+        self.tree = cKDTree(images)
+        sites = CO2.sites
+        self.sigma = 0.5 * (np.array([s.sigma for s in sites])[:, None] + sigma[None, self.atom])  # [3, M]
+        self.epsilon = np.sqrt(np.array([s.epsilon for s in sites])[:, None] * epsilon[None, self.atom])
+        self.charge_product = np.array([s.charge for s in sites])[:, None] * charges[None, self.atom]
+        self.charged = bool(np.any(charges))
+
+    def open_positions(self, rng, wanted: int) -> tuple[np.ndarray, float]:
+        """Random positions where the carbon overlaps no atom, and the fraction of tries that were."""
+        carbon_sigma = self.sigma[1]
+        kept, found, tries = [], 0, 0
+        while found < wanted and tries < _MAX_CANDIDATES_PER_INSERTION * wanted:
+            candidates = rng.random((_CANDIDATE_BATCH, 3)) @ self.lattice
+            distance, index = self.tree.query(candidates, k=4)
+            clear = (distance / carbon_sigma[np.minimum(index, len(carbon_sigma) - 1)]).min(axis=1) > OVERLAP
+            kept.append(candidates[clear])
+            found += int(clear.sum())
+            tries += _CANDIDATE_BATCH
+        return np.concatenate(kept)[:wanted], found / tries
+
+    def energies(self, centres: np.ndarray, axes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lj, coulomb = np.zeros(len(centres)), np.zeros(len(centres))
+        shift = erfc(self.damping * self.cutoff) / self.cutoff
+        offsets = np.array(CO2.offsets)
+        for start in range(0, len(centres), _PAIR_CHUNK):
+            part = slice(start, start + _PAIR_CHUNK)
+            sites = (centres[part, None, :] + offsets[None, :, None] * axes[part, None, :]).reshape(-1, 3)
+            pairs = cKDTree(sites).sparse_distance_matrix(self.tree, self.cutoff, output_type="ndarray")
+            which, image, r = pairs["i"], pairs["j"], np.maximum(pairs["v"], 0.1)
+            molecule, flat = which // 3, (which % 3) * len(self.atom) + image  # pair -> (site, image) in [3, M]
+            sr6 = (np.take(self.sigma, flat) / r) ** 3
+            sr6 *= sr6
+            n = len(sites) // 3
+            lj[part] = np.bincount(molecule, 4.0 * np.take(self.epsilon, flat) * (sr6 * sr6 - sr6), minlength=n)
+            if self.charged:
+                coulomb[part] = np.bincount(molecule, np.take(self.charge_product, flat) * (erfc(self.damping * r) / r - shift),
+                                            minlength=n) * COULOMB_K_ANGSTROM
+        return lj, coulomb

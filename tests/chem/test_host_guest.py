@@ -1,0 +1,99 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import erfc
+from scipy.stats import spearmanr
+
+from molgnn.chem.crystal import Crystal, read_cif
+from molgnn.chem.errors import ForceFieldError
+from molgnn.chem.forcefield import CO2, COULOMB_K_ANGSTROM, uff_parameters
+from molgnn.chem.host_guest import HostGuestEnergies
+
+
+def _lj(r, sigma, epsilon):
+    return 4 * epsilon * ((sigma / r) ** 12 - (sigma / r) ** 6)
+
+
+def test_one_atom_in_a_large_box_gives_the_pair_energies_by_hand():
+    box = Crystal("argon", np.eye(3) * 40.0, np.array([[0.5, 0.5, 0.5]]), np.array([18]))
+    sigma, epsilon = (v[0] for v in uff_parameters(np.array([18]), "argon"))
+    energies = HostGuestEnergies(cutoff=12.0)
+    centre, distance = np.array([20.0, 20.0, 20.0]), 4.5
+    lj, coulomb = energies.energies(box, centre + [distance, 0, 0], np.array([1.0, 0.0, 0.0]))  # CO2 along the line
+    expected = sum(_lj(distance + offset, 0.5 * (site.sigma + sigma), np.sqrt(site.epsilon * epsilon))
+                   for site, offset in zip(CO2.sites, CO2.offsets))
+    assert lj[0] == pytest.approx(expected, rel=1e-9)
+    assert coulomb[0] == 0.0  # no charges
+    far, _ = energies.energies(box, centre + [12.5, 0, 0], np.array([0.0, 0.0, 1.0]))
+    assert far[0] == 0.0  # every site beyond the cutoff
+
+
+def test_coulomb_is_the_damped_sum_over_a_neutral_pair():
+    frac = np.array([[0.25, 0.5, 0.5], [0.75, 0.5, 0.5]])
+    pair = Crystal("pair", np.eye(3) * 40.0, frac, np.array([11, 17]), np.array([1.0, -1.0]))
+    energies = HostGuestEnergies(cutoff=12.0, damping=0.2)
+    centre, axis = np.array([10.0, 24.0, 20.0]), np.array([0.0, 1.0, 0.0])
+    _, coulomb = energies.energies(pair, centre, axis)
+    shift = erfc(0.2 * 12.0) / 12.0
+    expected = 0.0
+    for site, offset in zip(CO2.sites, CO2.offsets):
+        for position, q in ((np.array([10.0, 20.0, 20.0]), 1.0), (np.array([30.0, 20.0, 20.0]), -1.0)):
+            r = np.linalg.norm(centre + offset * axis - position)
+            if r < 12.0:
+                expected += site.charge * q * (erfc(0.2 * r) / r - shift) * COULOMB_K_ANGSTROM
+    assert coulomb[0] == pytest.approx(expected, rel=1e-9) and abs(expected) > 1.0
+
+
+def _supercell(crystal: Crystal, n: int) -> Crystal:
+    frac = np.concatenate([(crystal.frac + [i, 0, 0]) / [n, 1, 1] for i in range(n)])
+    return Crystal(crystal.id, crystal.lattice * np.array([[n], [1], [1]]), frac, np.tile(crystal.numbers, n),
+                   np.tile(crystal.charges, n))
+
+
+def test_a_supercell_gives_the_same_descriptors_within_sampling_noise(crafted):
+    crystal = read_cif(crafted / "ACUBAB.cif")
+    energies = HostGuestEnergies(insertions=4000)
+    one, two = energies.analyse(crystal), energies.analyse(_supercell(crystal, 2))
+    assert two["log10_henry"] == pytest.approx(one["log10_henry"], abs=0.1)
+    assert two["heat_of_adsorption"] == pytest.approx(one["heat_of_adsorption"], abs=1.5)
+    assert two["volume"].sum() == pytest.approx(one["volume"].sum(), rel=0.05)  # the room for CO2, per gram
+    assert np.abs(two["volume"] - one["volume"]).sum() < 0.25 * one["volume"].sum()  # 13 bins of ~300 insertions
+    assert np.abs(two["weight"] - one["weight"]).sum() < 0.25
+
+
+def test_a_net_charge_is_spread_over_the_framework(crafted):
+    crystal = read_cif(crafted / "ABUWOJ.cif")
+    shifted = Crystal(crystal.id, crystal.lattice, crystal.frac, crystal.numbers, crystal.charges + 0.05)
+    energies = HostGuestEnergies(insertions=500)
+    assert energies(shifted) == pytest.approx(energies(crystal), rel=1e-9)
+    neutral = Crystal(crystal.id, crystal.lattice, crystal.frac, crystal.numbers, None)
+    charged, uncharged = energies.analyse(crystal), energies.analyse(neutral)
+    assert uncharged["boltzmann_coulomb"] == 0.0 and charged["boltzmann_coulomb"] < -5.0  # a MOF with open Zn sites
+    assert charged["log10_henry"] > uncharged["log10_henry"]
+
+
+def test_a_structure_without_room_for_co2_is_a_valid_zero():
+    dense = Crystal("dense", np.eye(3) * 3.0, np.array([[0.0, 0.0, 0.0], [0.5, 0.5, 0.5]]), np.array([6, 6]))
+    values = HostGuestEnergies(insertions=100).analyse(dense)
+    assert values["log10_henry"] == -10.0 and values["volume"].sum() == 0 and values["heat_of_adsorption"] == 0
+
+
+def test_an_element_without_uff_parameters_is_named():
+    crystal = Crystal("MOF-X", np.eye(3) * 10.0, np.array([[0.0, 0.0, 0.0]]), np.array([110]))
+    with pytest.raises(ForceFieldError, match="MOF-X.*no UFF Lennard-Jones parameters for Ds"):
+        HostGuestEnergies().analyse(crystal)
+
+
+@pytest.mark.slow
+def test_henry_coefficients_rank_frameworks_as_the_gcmc_isotherms_do(data_dir, crafted):
+    """Widom K_H against the slope of the UFF+DDEC GCMC isotherm at its lowest pressure (0.001 bar)."""
+    names = ["ABUWOJ", "ASALIP", "BEGBOG", "BEPPIX", "BUKMUQ", "CAXWAB", "CUNXIS", "DAXNOG", "ACUBAB", "AFITIT"]
+    ours, gcmc = [], []
+    for name in names:
+        ours.append(HostGuestEnergies(insertions=2000).analyse(read_cif(crafted / f"{name}.cif"))["log10_henry"])
+        iso = pd.read_csv(data_dir / "crafted726" / "isotherms" / f"{name}_CO2.csv")
+        low = iso[(iso["ID"] == 1) & (iso["Temp(K)"] == 298)].sort_values("Pressure(Pa)").iloc[0]
+        gcmc.append(np.log10(low["Loading(mmol/g)"] / low["Pressure(Pa)"]))  # mmol/(g Pa) = mol/(kg Pa)
+    ours, gcmc = np.array(ours), np.array(gcmc)
+    assert spearmanr(ours, gcmc)[0] > 0.9
+    assert np.median(np.abs(ours - gcmc)) < 0.3  # within a factor of two of the simulation, in absolute terms
