@@ -24,6 +24,7 @@ import numpy as np
 
 from molgnn.data.build import dataset_from_inputs
 from molgnn.data.splits import Split
+from molgnn.errors import ConfigError, DataError, MolgnnError
 from molgnn.featurize.crystal import CrystalFeaturizer
 from molgnn.featurize.molecule import MoleculeFeaturizer
 from molgnn.screen import ScreenResult, screen, top_candidates  # noqa: F401  (the screening face of the API)
@@ -32,6 +33,14 @@ from molgnn.train.config import TrainConfig
 from molgnn.train.predict import predict_inputs
 from molgnn.train.targets import is_classification
 from molgnn.train.trainer import train
+
+
+class NotFittedError(MolgnnError, RuntimeError):
+    """A prediction asked of an estimator that has not been fitted or loaded."""
+
+
+class NotClassifierError(MolgnnError, AttributeError):
+    """``predict_proba`` asked of an estimator trained for regression."""
 
 
 def _input_kind(inputs: list) -> str:
@@ -89,7 +98,7 @@ class GNNEstimator:
     def set_params(self, **params) -> GNNEstimator:
         for name, value in params.items():
             if name not in self.get_params():
-                raise ValueError(f"invalid parameter {name!r} for GNNEstimator")
+                raise ConfigError(f"invalid parameter {name!r} for GNNEstimator")
             setattr(self, name, value)
         return self
 
@@ -128,7 +137,7 @@ class GNNEstimator:
 
     def _predict_frame(self, X):
         if not hasattr(self, "run_"):
-            raise RuntimeError("this GNNEstimator is not fitted yet; call fit() or GNNEstimator.load()")
+            raise NotFittedError("this GNNEstimator is not fitted yet; call fit() or GNNEstimator.load()")
         frame = predict_inputs(self.run_, list(X), device=self.device or "cpu")
         bad = frame[frame["status"] != "ok"]
         if len(bad):
@@ -139,7 +148,7 @@ class GNNEstimator:
     def predict_proba(self, X) -> np.ndarray:
         """Probabilities per label ``[n, T]`` (classification runs only)."""
         if not is_classification(self.run_.task if hasattr(self, "run_") else "regression"):
-            raise AttributeError("predict_proba is only available for classification")
+            raise NotClassifierError("predict_proba is only available for classification")
         return self._predict_frame(X)
 
     def predict(self, X) -> np.ndarray:
@@ -163,7 +172,7 @@ class GNNEstimator:
         if is_classification(self.task_):
             value = classification_metrics(truth, predicted, self.targets_)["roc_auc"]
             if value is None:
-                raise ValueError("ROC-AUC is undefined: no label has both classes among the observed labels of y")
+                raise DataError("ROC-AUC is undefined: no label has both classes among the observed labels of y")
             return float(value)
         return float(regression_metrics(truth, predicted, self.targets_)["r2"])
 

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from molgnn.data.build import load_dataset, resolve_spec
+from molgnn.errors import ConfigError
 from molgnn.featurize.crystal import CHARGE_SCHEMES, ISOLATED_POLICIES, CrystalFeaturizer
 from molgnn.featurize.molecule import MoleculeFeaturizer
 
@@ -67,7 +68,7 @@ def _options(pairs: list[str]) -> dict:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise ValueError(f"--option needs KEY=VALUE, got {pair!r}")
+            raise ConfigError(f"--option needs KEY=VALUE, got {pair!r}")
         try:
             options[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -87,7 +88,7 @@ def run(args) -> int:
         print(graph)
         return 0
     if args.data is None:
-        raise ValueError("give DATA (dataset name, folder or file) or --smiles")
+        raise ConfigError("give DATA (dataset name, folder or file) or --smiles")
     if args.data.lower().endswith(".cif") and Path(args.data).is_file():
         graph = _crystal_featurizer(args, has_charges=args.charges == "cif")(args.data)
         print(graph)

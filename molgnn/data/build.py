@@ -28,6 +28,7 @@ from molgnn.data.cards import UnknownDatasetError, get_card, list_cards
 from molgnn.data.dataset import GraphDataset
 from molgnn.data.paths import resolve_cache_dir, resolve_data_dir
 from molgnn.data.sources import LOADERS, DatasetSpecError, RecordSet
+from molgnn.errors import MolgnnError
 from molgnn.featurize.collated import Collated
 from molgnn.featurize.crystal import CrystalFeaturizer
 from molgnn.featurize.molecule import MoleculeFeaturizer
@@ -36,7 +37,7 @@ SCHEMA_VERSION = 3
 CHUNK_SIZE = {"molecules": 2048, "crystals": 16}
 
 
-class DatasetBuildError(RuntimeError):
+class DatasetBuildError(MolgnnError, RuntimeError):
     """A strict build that rejected records, or a build that produced no graph at all."""
 
 

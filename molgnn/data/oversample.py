@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from molgnn.data.dataset import GraphDataset
+from molgnn.errors import ConfigError
 from molgnn.featurize.collated import Collated
 from molgnn.imbalance import MLSMOTE, ImbalanceReport, Oversampler, SyntheticSamples
 
@@ -59,7 +60,7 @@ class OversampledSet:
 def fingerprints(dataset: GraphDataset) -> np.ndarray:
     """The stored fingerprints of ``dataset``'s graphs, ``[n, bits]``; a clear error without them."""
     if "fp" not in dataset._data:
-        raise ValueError(f"dataset {dataset.meta['name']!r} has no fingerprints: featurize it with fingerprint_bits > 0 "
+        raise ConfigError(f"dataset {dataset.meta['name']!r} has no fingerprints: featurize it with fingerprint_bits > 0 "
                          f"(MLSMOTE finds neighbours by Tanimoto similarity of fingerprints)")
     return dataset._data.fp[torch.as_tensor(list(dataset.indices()), dtype=torch.long)].numpy()
 
@@ -67,7 +68,7 @@ def fingerprints(dataset: GraphDataset) -> np.ndarray:
 def oversample_dataset(train_set: GraphDataset, oversampler: Oversampler) -> OversampledSet:
     """``train_set`` followed by the samples ``oversampler`` adds to it (see the module docstring)."""
     if train_set.task not in CLASSIFICATION_TASKS:
-        raise ValueError(f"oversampling needs class labels, but dataset {train_set.meta['name']!r} is a "
+        raise ConfigError(f"oversampling needs class labels, but dataset {train_set.meta['name']!r} is a "
                          f"{train_set.task} task")
     Y = train_set.labels.numpy().astype(float)
     features = fingerprints(train_set) if isinstance(oversampler, MLSMOTE) else None

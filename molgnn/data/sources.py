@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from molgnn.chem.errors import InvalidLabelError
+from molgnn.errors import MolgnnError
 
 
-class DatasetSpecError(ValueError):
+class DatasetSpecError(MolgnnError, ValueError):
     """A loader option or file layout that cannot be read (unknown column, pressure, folder)."""
 
 

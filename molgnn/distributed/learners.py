@@ -18,11 +18,13 @@ from typing import TypeVar
 import torch
 import torch.distributed as dist
 
+from molgnn.errors import MolgnnError
+
 T = TypeVar("T")
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 
-class LaunchError(RuntimeError):
+class LaunchError(MolgnnError, RuntimeError):
     """A distributed mode outside ``torchrun``, or ``torchrun`` without a distributed mode."""
 
 

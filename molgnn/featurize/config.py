@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from molgnn.errors import ConfigError
+
 
 def featurizer_from_config(config: dict, base_dir: str | Path | None = None):
     """The featurizer that ``config`` describes.
@@ -28,7 +30,7 @@ def featurizer_from_config(config: dict, base_dir: str | Path | None = None):
             if not path.is_absolute() and base_dir is not None:
                 path = Path(base_dir) / path
             if digest and hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-                raise ValueError(f"{path} differs from the atom_init.json the featurizer was configured with")
+                raise ConfigError(f"{path} differs from the atom_init.json the featurizer was configured with")
             values["element_features"] = str(path)
         return CrystalFeaturizer(**values)
-    raise ValueError(f"unknown featurizer type {kind!r} in config")
+    raise ConfigError(f"unknown featurizer type {kind!r} in config")

@@ -27,6 +27,7 @@ from molgnn.chem.charge_equilibration import EQeq
 from molgnn.chem.crystal import Crystal, crystal_from_structure, read_cif
 from molgnn.chem.errors import InvalidInputError, IsolatedAtomError, MissingChargesError, OverlappingAtomsError, TooManyAtomsError
 from molgnn.chem.neighbors import periodic_neighbors
+from molgnn.errors import ConfigError
 from molgnn.featurize.collated import Collated
 from molgnn.featurize.gaussian import GaussianExpansion
 
@@ -67,11 +68,11 @@ class CrystalFeaturizer:
 
     def __post_init__(self):
         if self.charges not in CHARGE_SCHEMES:
-            raise ValueError(f"charges must be one of {CHARGE_SCHEMES}, got {self.charges!r}")
+            raise ConfigError(f"charges must be one of {CHARGE_SCHEMES}, got {self.charges!r}")
         if self.isolated not in ISOLATED_POLICIES:
-            raise ValueError(f"isolated must be one of {ISOLATED_POLICIES}, got {self.isolated!r}")
+            raise ConfigError(f"isolated must be one of {ISOLATED_POLICIES}, got {self.isolated!r}")
         if not self.cutoff > 0 or self.max_neighbors < 1:
-            raise ValueError("cutoff must be > 0 and max_neighbors >= 1")
+            raise ConfigError("cutoff must be > 0 and max_neighbors >= 1")
 
     @cached_property
     def element_table(self) -> elements.ElementTable:

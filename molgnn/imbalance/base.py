@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from molgnn.errors import ConfigError
 from molgnn.imbalance.measures import check_labels
 
 
@@ -37,7 +38,7 @@ class Oversampler:
     def _max_added(self, n: int) -> int:
         budget = self.budget
         if isinstance(budget, bool) or not (isinstance(budget, numbers.Real) and math.isfinite(budget) and budget >= 0):
-            raise ValueError(f"budget must be a non-negative fraction of the training set, got {self.budget!r}")
+            raise ConfigError(f"budget must be a non-negative fraction of the training set, got {self.budget!r}")
         return int(math.floor(budget * n + 1e-9))  # 0.29 * 100 is 28.999999999999996 in floating point
 
 

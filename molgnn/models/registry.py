@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from molgnn.errors import ConfigError, UnknownNameError
 from molgnn.models.crystal import CrystalGNN
 from molgnn.models.molecule import AttentiveFPModel, GINEModel, HybridModel
 
@@ -23,11 +24,8 @@ MODELS: dict[str, tuple[type[nn.Module], dict, str, bool]] = {
 }
 
 
-class UnknownModelError(KeyError):
+class UnknownModelError(UnknownNameError):
     """A model name that is not registered; the message lists the registered names."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 def model_entry(name: str) -> tuple[type[nn.Module], dict, str, bool]:
@@ -41,5 +39,5 @@ def build_model(name: str, **kwargs) -> nn.Module:
     cls, fixed, _, _ = model_entry(name)
     clash = set(fixed) & set(kwargs)
     if clash:
-        raise ValueError(f"model {name!r} fixes {sorted(clash)}; choose another registered name instead")
+        raise ConfigError(f"model {name!r} fixes {sorted(clash)}; choose another registered name instead")
     return cls(**fixed, **kwargs)

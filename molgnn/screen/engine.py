@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from molgnn.chem import errors
 from molgnn.chem.crystal import parse_cif_text, read_cif
+from molgnn.errors import MolgnnError
 from molgnn.screen import store
 from molgnn.screen.ensemble import Ensemble, load_ensemble
 from molgnn.screen.library import CRYSTALS, Library, open_library
@@ -36,7 +37,7 @@ CHUNK_SIZE = {"molecules": 2048, "crystals": 32}
 CHARGE_PROBES = 5  # records read to decide whether a library's CIFs carry partial charges
 
 
-class ScreenError(ValueError):
+class ScreenError(MolgnnError, ValueError):
     """A screen that cannot run: library and models do not fit, or charges are missing."""
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from molgnn.errors import MolgnnError
 from molgnn.featurize.config import featurizer_from_config
 from molgnn.train.checkpoint import Run, load_run
 from molgnn.train.targets import is_classification, to_predictions
@@ -23,7 +24,7 @@ from molgnn.train.targets import is_classification, to_predictions
 KINDS = {"MoleculeFeaturizer": "molecules", "CrystalFeaturizer": "crystals"}
 
 
-class EnsembleError(ValueError):
+class EnsembleError(MolgnnError, ValueError):
     """Runs that cannot be screened together, or a featurizer the library cannot satisfy."""
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from molgnn.errors import MolgnnError
+
 MOLECULES, CRYSTALS = "molecules", "crystals"
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2")
 SMILES_SUFFIXES = (".csv", ".csv.gz", ".smi", ".smi.gz", ".smiles", ".parquet")
@@ -31,7 +33,7 @@ CORE_MOF_DEFAULT = ("2019-ASR", "2019-FSR")
 CSV_CHUNK_ROWS = 8192
 
 
-class LibraryError(ValueError):
+class LibraryError(MolgnnError, ValueError):
     """A library that cannot be read: unknown kind, missing file or column, package not installed."""
 
 

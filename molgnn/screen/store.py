@@ -24,12 +24,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from molgnn import __version__
+from molgnn.errors import MolgnnError
 
 MANIFEST, SUMMARY = "manifest.json", "summary.json"
 LEADING_COLUMNS = ["index", "id", "source", "status", "reason"]
 
 
-class ScreenStoreError(RuntimeError):
+class ScreenStoreError(MolgnnError, RuntimeError):
     """A work folder that belongs to another screen, or a merge that would lose or repeat records."""
 
 

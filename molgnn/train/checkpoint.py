@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from molgnn import __version__
+from molgnn.errors import MolgnnError
 from molgnn.featurize.config import featurizer_from_config
 from molgnn.models.registry import build_model
 from molgnn.train.targets import TargetScaler
@@ -28,7 +29,7 @@ FORMAT = 1
 WEIGHTS, INFO = "weights.pt", "run.json"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(MolgnnError, RuntimeError):
     """A run folder that cannot be loaded: missing, truncated, tampered or inconsistent files."""
 
 

@@ -31,6 +31,7 @@ from molgnn.distributed.averaging import Synchronizer, make_synchronizer
 from molgnn.distributed.comm import AllReduceCount, counting_all_reduce
 from molgnn.distributed.learners import Learners, join
 from molgnn.distributed.sharding import gather_predictions, learner_batch_size, training_indices, validation_indices
+from molgnn.errors import ConfigError
 from molgnn.imbalance import make_oversampler
 from molgnn.models.registry import build_model, model_entry
 from molgnn.train import checkpoint
@@ -204,7 +205,7 @@ def _resolve_split(dataset: GraphDataset, run_dir: Path, config: TrainConfig, sp
         return Split.from_dict(json.loads(saved.read_text()), dataset.ids)
     if split is None:
         if config.split == "stratified" and not is_classification(dataset.task):
-            raise ValueError(f"a stratified split balances class labels, but dataset {dataset.meta['name']!r} is a "
+            raise ConfigError(f"a stratified split balances class labels, but dataset {dataset.meta['name']!r} is a "
                              f"{dataset.task} task: use split 'random' or 'scaffold'")
         y = dataset.labels.numpy() if is_classification(dataset.task) else None
         split = make_split(config.split, len(dataset), smiles=dataset.smiles, y=y, fractions=config.split_fractions,
@@ -228,15 +229,15 @@ def _oversampled(train_set: GraphDataset, config: TrainConfig, run_dir: Path | N
 def _model_args(dataset: GraphDataset, config: TrainConfig) -> dict:
     _, fixed, kind, needs_fp = model_entry(config.model)
     if kind != dataset.kind:
-        raise ValueError(f"model {config.model!r} is for {kind}, but dataset {dataset.meta['name']!r} holds {dataset.kind}")
+        raise ConfigError(f"model {config.model!r} is for {kind}, but dataset {dataset.meta['name']!r} holds {dataset.kind}")
     sample = dataset[0]
     args = {"node_dim": sample.x.shape[1], "edge_dim": sample.edge_attr.shape[1], "out_dim": len(dataset.targets)}
     if fixed.get("charge") and "charge" not in sample:
-        raise ValueError(f"model {config.model!r} needs partial charges: featurize with charges='cif' or "
+        raise ConfigError(f"model {config.model!r} needs partial charges: featurize with charges='cif' or "
                          "'eqeq' (computed; e.g. molgnn train ... --charges eqeq)")
     if needs_fp:
         if "fp" not in sample:
-            raise ValueError(f"model {config.model!r} needs fingerprints: featurize with fingerprint_bits > 0")
+            raise ConfigError(f"model {config.model!r} needs fingerprints: featurize with fingerprint_bits > 0")
         args["fp_dim"] = sample.fp.shape[1]
     return {**args, **config.model_args}
 
