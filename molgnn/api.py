@@ -28,10 +28,10 @@ from molgnn.errors import ConfigError, DataError, MolgnnError
 from molgnn.featurize.crystal import CrystalFeaturizer
 from molgnn.featurize.molecule import MoleculeFeaturizer
 from molgnn.screen import ScreenResult, screen, top_candidates  # noqa: F401  (the screening face of the API)
+from molgnn.tasks import is_classification
 from molgnn.train.checkpoint import load_run
 from molgnn.train.config import TrainConfig
 from molgnn.train.predict import predict_inputs
-from molgnn.train.targets import is_classification
 from molgnn.train.trainer import train
 
 

@@ -11,6 +11,7 @@ from molgnn.data.splits import make_split
 from molgnn.errors import ConfigError
 from molgnn.imbalance import ImbalanceReport
 from molgnn.imbalance.report import write_reports
+from molgnn.tasks import is_classification
 from molgnn.train.config import SPLITS
 
 PARTS = ("all", "train", "val", "test")
@@ -33,7 +34,7 @@ def split_arguments(parser, default_part: str) -> None:
 def dataset_part(args):
     """The dataset the arguments name, restricted to ``--part`` of its ``--split`` (as ``molgnn train`` splits it)."""
     dataset = load_from_args(args)
-    if dataset.task not in ("multilabel", "binary"):
+    if not is_classification(dataset.task):
         raise ConfigError(f"dataset {args.data!r} is a {dataset.task} task: imbalance is measured on class labels")
     if args.part == "all":
         return dataset

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from molgnn.cli.featurize import dataset_arguments, load_from_args
+from molgnn.distributed.environment import torchrun_environment
 from molgnn.distributed.learners import leave
 from molgnn.imbalance import OVERSAMPLERS
 from molgnn.models.registry import MODELS
@@ -58,7 +58,7 @@ def run(args) -> int:
         metrics = train(dataset, Path(args.out), config, resume=not args.no_resume, progress=not args.json)
     finally:
         leave()
-    if int(os.environ.get("RANK", "0")) != 0:
+    if torchrun_environment().rank != 0:
         return 0  # every learner of a torchrun job has the same metrics: the main one prints them
     if args.json:
         print(json.dumps(metrics))

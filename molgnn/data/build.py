@@ -24,6 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from molgnn import __version__
+from molgnn.atomic import atomic_path
 from molgnn.data.cards import UnknownDatasetError, get_card, list_cards
 from molgnn.data.dataset import GraphDataset
 from molgnn.data.paths import resolve_cache_dir, resolve_data_dir
@@ -32,6 +33,7 @@ from molgnn.errors import MolgnnError
 from molgnn.featurize.collated import Collated
 from molgnn.featurize.crystal import CrystalFeaturizer
 from molgnn.featurize.molecule import MoleculeFeaturizer
+from molgnn.tasks import infer_task
 
 SCHEMA_VERSION = 3
 CHUNK_SIZE = {"molecules": 2048, "crystals": 16}
@@ -211,19 +213,6 @@ def _build(spec: DatasetSpec, featurizer, folder: Path, workers: int | None, pro
     shutil.rmtree(parts)
 
 
-def infer_task(declared: str | None, y: np.ndarray) -> str:
-    """The card's task, adjusted to the number of targets chosen; guessed from the labels without a card."""
-    single = y.shape[1] == 1
-    if declared in ("regression", "multiregression") or declared is None and not _binary(y):
-        return "regression" if single else "multiregression"
-    return "binary" if single else "multilabel"
-
-
-def _binary(y: np.ndarray) -> bool:
-    observed = y[~np.isnan(y)]
-    return bool(len(observed)) and bool(np.isin(observed, (0.0, 1.0)).all())
-
-
 def _featurize_chunk(featurizer, inputs: list, ids: list[str], y: np.ndarray, out: Path) -> int:
     """Featurize one chunk, attach labels and write it atomically; returns the records handled."""
     graphs, rejects = featurizer.featurize_many(inputs, ids)
@@ -284,9 +273,8 @@ def _unpack_strings(store: dict) -> dict:
 
 
 def _atomic_save(obj, path: Path) -> None:
-    temporary = path.with_suffix(".tmp")
-    torch.save(obj, temporary)
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        torch.save(obj, temporary)
 
 
 def _write_report(path: Path, rejects: list, excluded: list) -> None:

@@ -8,9 +8,9 @@ from importlib import resources
 from pathlib import Path
 
 from molgnn.errors import ConfigError, UnknownNameError
+from molgnn.tasks import TASKS
 
 KINDS = ("molecules", "crystals")
-TASKS = ("multilabel", "binary", "regression", "multiregression")
 
 
 class UnknownDatasetError(UnknownNameError):

@@ -8,6 +8,7 @@ import torch
 from torch_geometric.data import InMemoryDataset
 
 from molgnn.featurize.collated import Collated
+from molgnn.tasks import is_classification
 
 
 class GraphDataset(InMemoryDataset):
@@ -81,7 +82,7 @@ class GraphDataset(InMemoryDataset):
             "mean_edges": round(float(self.slices["edge_index"][-1]) / max(len(self), 1), 2),
             "cache_dir": self.meta.get("cache_dir"),
         }
-        if self.task in ("multilabel", "binary") and y.numel():
+        if is_classification(self.task) and y.numel():
             summary["positive_fraction"] = round(float(y[observed].mean()), 4)
         return summary
 

@@ -23,8 +23,7 @@ from molgnn.data.dataset import GraphDataset
 from molgnn.errors import ConfigError
 from molgnn.featurize.collated import Collated
 from molgnn.imbalance import MLSMOTE, ImbalanceReport, Oversampler, SyntheticSamples
-
-CLASSIFICATION_TASKS = ("multilabel", "binary")
+from molgnn.tasks import is_classification
 
 
 @dataclass
@@ -67,7 +66,7 @@ def fingerprints(dataset: GraphDataset) -> np.ndarray:
 
 def oversample_dataset(train_set: GraphDataset, oversampler: Oversampler) -> OversampledSet:
     """``train_set`` followed by the samples ``oversampler`` adds to it (see the module docstring)."""
-    if train_set.task not in CLASSIFICATION_TASKS:
+    if not is_classification(train_set.task):
         raise ConfigError(f"oversampling needs class labels, but dataset {train_set.meta['name']!r} is a "
                          f"{train_set.task} task")
     Y = train_set.labels.numpy().astype(float)

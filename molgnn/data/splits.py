@@ -17,6 +17,7 @@ import numpy as np
 from molgnn.chem.errors import InvalidSmilesError
 from molgnn.chem.scaffold import murcko_scaffold
 from molgnn.errors import ConfigError, DataError
+from molgnn.tasks import check_class_labels
 
 SET_NAMES = ("train", "val", "test")
 SPLIT_METHODS = ("random", "scaffold", "stratified")
@@ -217,11 +218,7 @@ def multilabel_stratified_split(y: np.ndarray, fractions: Sequence[float] = DEFA
         y = y[:, None]
     if y.ndim != 2:
         raise DataError(f"labels must be a [n, T] array, got shape {y.shape}")
-    observed = ~np.isnan(y)
-    not_binary = (observed & (y != 0) & (y != 1)).any(axis=0)
-    if not_binary.any():
-        column = int(np.flatnonzero(not_binary)[0])
-        raise DataError(f"a stratified split needs binary labels (0, 1 or NaN); label column {column} has other values")
+    check_class_labels(y, "a stratified split")
     n = len(y)
     rng = np.random.default_rng(seed)
     room = _set_sizes(n, fractions)  # records each set still takes

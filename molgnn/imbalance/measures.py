@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from molgnn.errors import DataError
+from molgnn.tasks import check_class_labels
 
 
 def check_labels(Y: np.ndarray) -> np.ndarray:
@@ -31,9 +32,7 @@ def check_labels(Y: np.ndarray) -> np.ndarray:
     Y = np.asarray(Y, dtype=float)
     if Y.ndim != 2:
         raise DataError(f"labels must be a [n, L] array, got shape {Y.shape}")
-    not_binary = (~np.isnan(Y) & (Y != 0) & (Y != 1)).any(axis=0)
-    if not_binary.any():
-        raise DataError(f"labels must be 0, 1 or NaN (missing); label column {int(np.flatnonzero(not_binary)[0])} has other values")
+    check_class_labels(Y, "imbalance measures")
     return Y
 
 

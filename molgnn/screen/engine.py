@@ -24,8 +24,10 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from molgnn.atomic import atomic_write_text
 from molgnn.chem import errors
 from molgnn.chem.crystal import parse_cif_text, read_cif
+from molgnn.distributed.environment import default_device, torchrun_environment
 from molgnn.errors import MolgnnError
 from molgnn.screen import store
 from molgnn.screen.ensemble import Ensemble, load_ensemble
@@ -90,7 +92,7 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
     """
     out = Path(out)
     rank, world = _rank_and_world(rank, world_size)
-    device = torch.device(device) if device else _default_device()
+    device = torch.device(device) if device else default_device()
     run_dirs = [runs] if isinstance(runs, (str, Path)) else list(runs)
     ensemble = load_ensemble(run_dirs, device, charges, max_atoms)
     library = library if isinstance(library, Library) else open_library(library, smiles_column, id_column)
@@ -116,7 +118,7 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
     start = time.perf_counter()
     counts = store.merge(folder, out, done, chunk_size, _is_csv(out))
     summary = _summary(out, ensemble, done, counts, workers, device, time.perf_counter() - start)
-    store.atomic_write_text(folder / store.SUMMARY, json.dumps(summary, indent=1))
+    atomic_write_text(folder / store.SUMMARY, json.dumps(summary, indent=1))
     store.remove_parts(folder)
     return ScreenResult(out, summary)
 
@@ -219,17 +221,12 @@ def _check_charges(ensemble: Ensemble, library: Library, run_dirs: list) -> None
 
 
 def _rank_and_world(rank: int | None, world: int | None) -> tuple[int, int]:
-    rank = int(os.environ.get("RANK", 0)) if rank is None else int(rank)
-    world = int(os.environ.get("WORLD_SIZE", 1)) if world is None else int(world)
+    job = torchrun_environment()
+    rank = job.rank if rank is None else int(rank)
+    world = job.world_size if world is None else int(world)
     if not 0 <= rank < world:
         raise ScreenError(f"rank {rank} is not in 0..{world - 1}")
     return rank, world
-
-
-def _default_device() -> torch.device:
-    if torch.cuda.is_available():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)) % torch.cuda.device_count())
-    return torch.device("cpu")
 
 
 def _is_csv(out: Path) -> bool:

@@ -18,8 +18,9 @@ import torch
 
 from molgnn.errors import MolgnnError
 from molgnn.featurize.config import featurizer_from_config
+from molgnn.tasks import is_classification
 from molgnn.train.checkpoint import Run, load_run
-from molgnn.train.targets import is_classification, to_predictions
+from molgnn.train.targets import to_predictions
 
 KINDS = {"MoleculeFeaturizer": "molecules", "CrystalFeaturizer": "crystals"}
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from molgnn import __version__
+from molgnn.atomic import atomic_path, atomic_write_text
 from molgnn.errors import MolgnnError
 
 MANIFEST, SUMMARY = "manifest.json", "summary.json"
@@ -36,12 +36,6 @@ class ScreenStoreError(MolgnnError, RuntimeError):
 
 def work_dir(out: Path) -> Path:
     return out.with_name(out.name + ".parts")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
 
 
 def open_work_dir(folder: Path, manifest: dict, restart: bool) -> None:
@@ -79,9 +73,8 @@ def part_is_complete(path: Path, indices: list[int]) -> bool:
 
 
 def write_part(path: Path, frame: pd.DataFrame) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), temporary)
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), temporary)
 
 
 def mark_done(folder: Path, rank: int, info: dict) -> None:
@@ -110,42 +103,37 @@ def merge(folder: Path, out: Path, done: list[dict], chunk_size: int, csv: bool)
     world = len(done)
     total = sum(d["records"] for d in done)
     chunks = max((d["chunks"] for d in done), default=0)
-    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     counts: dict[str, int] = {}
     writer, written = None, 0
-    try:
-        for chunk in range(chunks):
-            paths = [part_path(folder, rank, chunk) for rank in range(world) if chunk < done[rank]["chunks"]]
-            frame = pd.concat([pq.read_table(p).to_pandas() for p in paths], ignore_index=True)
-            frame = frame.sort_values("index", kind="stable", ignore_index=True)
-            expected = np.arange(written, written + len(frame))
-            if not np.array_equal(frame["index"].to_numpy(), expected):
-                raise ScreenStoreError(f"chunk {chunk} in {folder} does not hold records {written}..{written + len(frame) - 1} "
-                                       "exactly once")
-            for status, n in frame["status"].value_counts().items():
-                counts[status] = counts.get(status, 0) + int(n)
-            if csv:
-                frame.to_csv(temporary, mode="a", header=written == 0, index=False)
-            else:
-                table = pa.Table.from_pandas(frame, preserve_index=False)
-                if writer is None:
-                    writer = pq.ParquetWriter(temporary, table.schema)
-                writer.write_table(table.cast(writer.schema))
-            written += len(frame)
-        if writer is not None:
-            writer.close()
-            writer = None
+    with atomic_path(out) as temporary:
+        try:
+            for chunk in range(chunks):
+                paths = [part_path(folder, rank, chunk) for rank in range(world) if chunk < done[rank]["chunks"]]
+                frame = pd.concat([pq.read_table(p).to_pandas() for p in paths], ignore_index=True)
+                frame = frame.sort_values("index", kind="stable", ignore_index=True)
+                expected = np.arange(written, written + len(frame))
+                if not np.array_equal(frame["index"].to_numpy(), expected):
+                    raise ScreenStoreError(f"chunk {chunk} in {folder} does not hold records "
+                                           f"{written}..{written + len(frame) - 1} exactly once")
+                for status, n in frame["status"].value_counts().items():
+                    counts[status] = counts.get(status, 0) + int(n)
+                if csv:
+                    frame.to_csv(temporary, mode="a", header=written == 0, index=False)
+                else:
+                    table = pa.Table.from_pandas(frame, preserve_index=False)
+                    if writer is None:
+                        writer = pq.ParquetWriter(temporary, table.schema)
+                    writer.write_table(table.cast(writer.schema))
+                written += len(frame)
+        finally:
+            if writer is not None:
+                writer.close()
         if written != total:
             raise ScreenStoreError(f"{folder}: {written} rows merged for {total} records read")
         if written == 0 and csv:
             pd.DataFrame(columns=LEADING_COLUMNS).to_csv(temporary, index=False)
         elif written == 0:
             pq.write_table(pa.table({c: pa.array([], pa.string()) for c in LEADING_COLUMNS}), temporary)
-        os.replace(temporary, out)
-    finally:
-        if writer is not None:
-            writer.close()
-        temporary.unlink(missing_ok=True)
     return counts
 
 

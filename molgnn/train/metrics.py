@@ -23,6 +23,7 @@ from sklearn.metrics import (
 )
 
 from molgnn.errors import ConfigError, DataError
+from molgnn.tasks import check_class_labels
 
 
 def classification_metrics(y_true: np.ndarray, y_prob: np.ndarray, label_names: Sequence[str],
@@ -43,8 +44,7 @@ def classification_metrics(y_true: np.ndarray, y_prob: np.ndarray, label_names: 
     """
     y_true, y_prob = _paired(y_true, y_prob, label_names)
     observed = _observed(y_true, y_prob)
-    if not np.isin(y_true[observed], (0.0, 1.0)).all():
-        raise DataError("classification labels must be 0, 1 or NaN (missing)")
+    check_class_labels(y_true, "classification_metrics")
     cutoffs = _thresholds(thresholds, len(label_names))
     predicted = (y_prob >= cutoffs).astype(float)
     per_label, skipped = {}, []

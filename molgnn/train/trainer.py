@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import time
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
+from molgnn.atomic import atomic_path
 from molgnn.data.dataset import GraphDataset
 from molgnn.data.oversample import oversample_dataset
 from molgnn.data.splits import Split, make_split
@@ -34,17 +34,14 @@ from molgnn.distributed.sharding import gather_predictions, learner_batch_size, 
 from molgnn.errors import ConfigError
 from molgnn.imbalance import make_oversampler
 from molgnn.models.registry import build_model, model_entry
+from molgnn.tasks import is_classification
 from molgnn.train import checkpoint
 from molgnn.train.config import TrainConfig
 from molgnn.train.evaluate import evaluate_split, monitor_value, predict_batches
 from molgnn.train.loader import expanded_batches
-from molgnn.train.targets import TargetScaler, is_classification, masked_loss, positive_weights
+from molgnn.train.targets import TargetScaler, masked_loss, positive_weights
 
 LAST = "last.pt"
-
-
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split: Split | None = None,
@@ -60,7 +57,7 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
     this function and gets the same metrics; ``device`` is then the learner's own GPU (or CPU).
     """
     run_dir = Path(run_dir)
-    learners = join(config.distributed, device if device is not None else default_device())
+    learners = join(config.distributed, device)
     device = learners.device
     if learners.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -284,9 +281,8 @@ def _save_last(run_dir: Path, model, optimizer, scheduler, state: dict, synchron
                "scheduler": scheduler.state_dict() if scheduler is not None else {}, "state": state}
     if synchronizer is not None:
         payload["synchronizer"] = synchronizer.state_dict()
-    temporary = run_dir / (LAST + ".tmp")
-    torch.save(payload, temporary)
-    os.replace(temporary, run_dir / LAST)
+    with atomic_path(run_dir / LAST) as temporary:
+        torch.save(payload, temporary)
 
 
 def _write_log(run_dir: Path, history: list[dict]) -> None:
