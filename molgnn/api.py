@@ -25,8 +25,8 @@ import numpy as np
 from molgnn.data.build import dataset_from_inputs
 from molgnn.data.splits import Split
 from molgnn.errors import ConfigError, DataError, MolgnnError
-from molgnn.featurize.crystal import CrystalFeaturizer
-from molgnn.featurize.molecule import MoleculeFeaturizer
+from molgnn.featurize.base import CRYSTALS, MOLECULES
+from molgnn.featurize.registry import featurizer_for_kind, kind_of_record
 from molgnn.screen import ScreenResult, screen, top_candidates  # noqa: F401  (the screening face of the API)
 from molgnn.tasks import is_classification
 from molgnn.train.checkpoint import load_run
@@ -43,20 +43,16 @@ class NotClassifierError(MolgnnError, AttributeError):
     """``predict_proba`` asked of an estimator trained for regression."""
 
 
-def _input_kind(inputs: list) -> str:
-    first = inputs[0]
-    if isinstance(first, Path) or (isinstance(first, str) and first.lower().endswith(".cif")):
-        return "crystals"
-    if hasattr(first, "lattice") and hasattr(first, "frac_coords"):
-        return "crystals"
-    return "molecules"
+# per kind of input, the model of ``model="auto"`` and the settings of the default featurizer
+DEFAULTS = {MOLECULES: ("hybrid", {"fingerprint_bits": 2048}), CRYSTALS: ("cgcnn", {"charges": "none"})}
 
 
 class GNNEstimator:
     """Fit / predict / score / save / load a molgnn model; ``__init__`` only stores its arguments.
 
     Args:
-        model: a registered model name, or ``"auto"`` (``hybrid`` for molecules, ``cgcnn`` for crystals).
+        model: a registered model name, or ``"auto"`` (``hybrid`` for molecules, or ``attentivefp``
+            with a featurizer without fingerprints; ``cgcnn`` for crystals).
         task: ``"auto"`` (binary labels -> classification), ``"multilabel"``, ``"binary"``,
             ``"regression"`` or ``"multiregression"``.
         featurizer: a featurizer; default ``MoleculeFeaturizer(fingerprint_bits=2048)`` or
@@ -105,15 +101,17 @@ class GNNEstimator:
     def fit(self, X: list, y, target_names: list[str] | None = None) -> GNNEstimator:
         """Train on inputs ``X`` (SMILES, CIF paths or pymatgen Structures) and labels ``y`` ([n] or [n, T], NaN = missing)."""
         X = list(X)
-        kind = _input_kind(X)
-        featurizer = self.featurizer or (MoleculeFeaturizer(fingerprint_bits=2048) if kind == "molecules"
-                                         else CrystalFeaturizer(charges="none"))
+        if not X:
+            raise DataError("fit needs at least one input")
+        kind = kind_of_record(X[0])
+        default_model, settings = DEFAULTS[kind]
+        featurizer = self.featurizer or featurizer_for_kind(kind)(**settings)
         task = None if self.task == "auto" else self.task
         dataset = dataset_from_inputs(X, np.asarray(y, dtype=float), featurizer, targets=target_names, task=task,
                                       name="fit")
-        model = self.model if self.model != "auto" else ("hybrid" if kind == "molecules" else "cgcnn")
-        if model == "hybrid" and not getattr(featurizer, "fingerprint_bits", 0):
-            model = "attentivefp"
+        model = self.model if self.model != "auto" else default_model
+        if self.model == "auto" and "fingerprint" not in featurizer.provides and model == "hybrid":
+            model = "attentivefp"  # the graph part of hybrid, for a featurizer without fingerprints
         rng = np.random.default_rng(self.seed)
         order = rng.permutation(len(dataset))
         n_val = max(1, int(round(self.validation_fraction * len(dataset))))

@@ -8,9 +8,8 @@ from importlib import resources
 from pathlib import Path
 
 from molgnn.errors import ConfigError, UnknownNameError
+from molgnn.featurize.base import KINDS
 from molgnn.tasks import TASKS
-
-KINDS = ("molecules", "crystals")
 
 
 class UnknownDatasetError(UnknownNameError):

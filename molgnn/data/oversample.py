@@ -110,4 +110,4 @@ def _with_synthetic(train_set: GraphDataset, synthetic: SyntheticSamples, featur
     for graph in graphs[: len(positions)]:
         graph.fp = graph.fp.float()
     meta = {**train_set.meta, "name": f"{train_set.meta['name']}+mlsmote"}
-    return GraphDataset(Collated.from_graphs(graphs), meta, transform=train_set.transform)
+    return GraphDataset(Collated.from_graphs(graphs), meta, train_set.featurizer)

@@ -25,17 +25,14 @@ import torch
 from tqdm.auto import tqdm
 
 from molgnn.atomic import atomic_write_text
-from molgnn.chem import errors
-from molgnn.chem.crystal import parse_cif_text, read_cif
 from molgnn.distributed.environment import default_device, torchrun_environment
 from molgnn.errors import MolgnnError
 from molgnn.screen import store
 from molgnn.screen.ensemble import Ensemble, load_ensemble
-from molgnn.screen.library import CRYSTALS, Library, open_library
+from molgnn.screen.library import Library, open_library
 from molgnn.screen.rank import top_candidates
 from molgnn.screen.worker import ChunkResult, featurize_chunk, init_worker, load_batches
 
-CHUNK_SIZE = {"molecules": 2048, "crystals": 32}
 CHARGE_PROBES = 5  # records read to decide whether a library's CIFs carry partial charges
 
 
@@ -77,7 +74,8 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
             lives in ``<out>.parts/``; rerunning with the same arguments resumes there.
         smiles_column, id_column: columns of a SMILES table (ids default to the row number).
         workers: featurization processes (default: all cores; 0 featurizes in this process).
-        chunk_size: records per chunk, the unit of work, of writing and of resuming.
+        chunk_size: records per chunk, the unit of work, of writing and of resuming (default: the
+            featurizer's ``chunk_size``, 2048 SMILES or 32 structures).
         batch_size: graphs per model call.
         device: where the models run (default: the GPU of this rank when there is one, else CPU).
         charges: for crystal models trained on charges read from CIFs (``charges="cif"``), compute
@@ -98,9 +96,8 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
     library = library if isinstance(library, Library) else open_library(library, smiles_column, id_column)
     if library.kind != ensemble.kind:
         raise ScreenError(f"{library.spec} is a library of {library.kind} but the model(s) take {ensemble.kind}")
-    if library.kind == CRYSTALS:
-        _check_charges(ensemble, library, run_dirs)
-    chunk_size = int(chunk_size or CHUNK_SIZE[library.kind])
+    _check_charges(ensemble, library, run_dirs)
+    chunk_size = int(chunk_size or ensemble.featurizers[0].chunk_size)
     workers = (os.cpu_count() or 1) if workers is None else int(workers)
     folder = store.work_dir(out)
     manifest = {"runs": ensemble.describe(), "library": library.identity(), "columns": ensemble.columns(),
@@ -162,7 +159,7 @@ def _screen_shard(ensemble: Ensemble, library: Library, folder: Path, rank: int,
                 counter["resumed"] += len(records)
                 bar.update(len(records))
                 continue
-            job = (ensemble.featurizers, library.kind, [r[3] for r in records], batch_size)
+            job = (ensemble.featurizers, [r[3] for r in records], batch_size)
             if pool is None:
                 finish(featurize_chunk(*job), chunk, records)
                 continue
@@ -208,9 +205,8 @@ def _check_charges(ensemble: Ensemble, library: Library, run_dirs: list) -> None
     for probe, (_, record_id, _, payload) in enumerate(library.records()):
         if probe == CHARGE_PROBES:
             return
-        try:
-            crystal = read_cif(payload, record_id) if isinstance(payload, Path) else parse_cif_text(payload, record_id)
-        except errors.InvalidInputError:
+        [crystal], _ = needs[0].read_many([payload], [record_id])
+        if crystal is None:
             continue  # a bad record gets its status during the screen
         if crystal.charges is not None:
             return

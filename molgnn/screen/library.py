@@ -2,7 +2,8 @@
 
 A record is ``(index, id, source, payload)``: its position in the library (which keys resume and
 sharding), its id, where it came from (the SMILES itself, a file path or an archive member) and
-what the worker featurizes (a SMILES string, the ``Path`` of a CIF file, or a CIF's text).
+what the worker featurizes, a record of the library's kind (``molgnn.featurize.base``): a SMILES
+string, the ``Path`` of a CIF file, or a CIF's text as a ``CifText``.
 
 Libraries: a folder of CIF files (recursive, in sorted order), a tar (``.tar``, ``.tar.gz``,
 ``.tgz``, ``.tar.xz``, ``.tar.bz2``) or zip archive of CIFs, a CSV / SMI / Parquet file of SMILES,
@@ -23,9 +24,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from molgnn.chem.crystal import CifText
 from molgnn.errors import MolgnnError
+from molgnn.featurize.base import CRYSTALS, MOLECULES
 
-MOLECULES, CRYSTALS = "molecules", "crystals"
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2")
 SMILES_SUFFIXES = (".csv", ".csv.gz", ".smi", ".smi.gz", ".smiles", ".parquet")
 CORE_MOF_SETS = ("2019-ASR", "2019-FSR", "2014")
@@ -163,7 +165,7 @@ def _tar(path: Path, prefix: str | None = None, flat: bool = False) -> Iterator[
     with tarfile.open(path, "r|*") as archive:
         for member in archive:
             if member.isfile() and _is_cif_member(member.name):
-                text = archive.extractfile(member).read().decode("utf-8", errors="replace")
+                text = CifText(archive.extractfile(member).read().decode("utf-8", errors="replace"))
                 member_id = member.name[:-4].rsplit("/", 1)[-1] if flat else member.name[:-4]
                 yield member_id, f"{prefix or path.name}:{member.name}", text
 
@@ -172,7 +174,7 @@ def _zip(path: Path) -> Iterator[tuple[str, str, object]]:
     with zipfile.ZipFile(path) as archive:
         for info in archive.infolist():
             if not info.is_dir() and _is_cif_member(info.filename):
-                text = archive.read(info).decode("utf-8", errors="replace")
+                text = CifText(archive.read(info).decode("utf-8", errors="replace"))
                 yield info.filename[:-4], f"{path.name}:{info.filename}", text
 
 

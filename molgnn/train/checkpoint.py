@@ -21,7 +21,7 @@ from torch import nn
 from molgnn import __version__
 from molgnn.atomic import atomic_path, atomic_write_text
 from molgnn.errors import MolgnnError
-from molgnn.featurize.config import featurizer_from_config
+from molgnn.featurize.registry import featurizer_from_config
 from molgnn.models.registry import build_model
 from molgnn.train.targets import TargetScaler
 
