@@ -11,11 +11,11 @@ import argparse
 import sys
 
 from molgnn import __version__
-from molgnn.cli import datasets, evaluate, featurize, imbalance, oversample, predict, screen, train
+from molgnn.cli import datasets, evaluate, featurize, imbalance, models, oversample, predict, screen, train
 from molgnn.errors import MolgnnError
 
-VERBS = {"datasets": datasets, "featurize": featurize, "train": train, "evaluate": evaluate, "predict": predict,
-         "imbalance": imbalance, "oversample": oversample, "screen": screen}
+VERBS = {"datasets": datasets, "models": models, "featurize": featurize, "train": train, "evaluate": evaluate,
+         "predict": predict, "imbalance": imbalance, "oversample": oversample, "screen": screen}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ from molgnn.cli.featurize import dataset_arguments, load_from_args
 from molgnn.distributed.environment import torchrun_environment
 from molgnn.distributed.learners import leave
 from molgnn.imbalance import OVERSAMPLERS
-from molgnn.models.registry import MODELS
+from molgnn.models.registry import MODELS, model_spec
 from molgnn.train.config import DISTRIBUTED, OPTIMIZERS, SCHEDULERS, SPLITS, TrainConfig
 from molgnn.train.trainer import train
 
@@ -51,7 +51,7 @@ def run(args) -> int:
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     config = TrainConfig.from_dict(values)
-    if (config.model == "hybrid" or config.oversample == "mlsmote") and not args.fingerprint_bits:
+    if ("fingerprint" in model_spec(config.model).requires or config.oversample == "mlsmote") and not args.fingerprint_bits:
         args.fingerprint_bits = 2048
     dataset = load_from_args(args)
     try:

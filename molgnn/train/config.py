@@ -9,6 +9,7 @@ from pathlib import Path
 
 from molgnn.errors import ConfigError
 from molgnn.imbalance import OVERSAMPLERS
+from molgnn.models.registry import MODELS
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULERS = ("none", "cosine", "plateau", "step")
@@ -21,7 +22,11 @@ FIELD_TYPES = {"str": str, "int": int, "float": int | float, "bool": bool, "dict
 
 @dataclass
 class TrainConfig:
-    """Everything that decides a training run besides the data and the model's own arguments.
+    """Everything that decides a training run besides the data.
+
+    ``model`` names a registered model (``molgnn.models.MODELS``, ``molgnn models`` lists them) and
+    ``model_args`` sets any of its arguments (``ModelSpec.arguments()``); the input sizes come from the
+    dataset's featurizer.
 
     ``oversample`` names an oversampler of ``molgnn.imbalance.OVERSAMPLERS`` applied to the training
     split only (``none``, ``ml-ros``, ``mlsmote``, ``cooccurrence``), adding ``oversample_budget`` times
@@ -68,7 +73,8 @@ class TrainConfig:
             value, expected = getattr(self, spec.name), FIELD_TYPES.get(spec.type)
             if expected and (not isinstance(value, expected) or isinstance(value, bool) and spec.type != "bool"):
                 raise ConfigError(f"{spec.name} must be of type {spec.type}, got {value!r}")
-        for name, value, choices in [("optimizer", self.optimizer, OPTIMIZERS), ("scheduler", self.scheduler, SCHEDULERS),
+        for name, value, choices in [("model", self.model, tuple(MODELS)),
+                                     ("optimizer", self.optimizer, OPTIMIZERS), ("scheduler", self.scheduler, SCHEDULERS),
                                      ("split", self.split, SPLITS), ("monitor", self.monitor, MONITORS),
                                      ("oversample", self.oversample, tuple(OVERSAMPLERS)),
                                      ("distributed", self.distributed, DISTRIBUTED)]:
@@ -76,6 +82,7 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be one of {choices}, got {value!r}")
         if not all(isinstance(f, int | float) for f in self.split_fractions):
             raise ConfigError(f"split_fractions must be three numbers summing to 1, got {self.split_fractions}")
+        MODELS[self.model].check_arguments(self.model_args)
         self.split_fractions = tuple(float(f) for f in self.split_fractions)
         if len(self.split_fractions) != 3 or abs(sum(self.split_fractions) - 1) > 1e-6:
             raise ConfigError(f"split_fractions must be three numbers summing to 1, got {self.split_fractions}")

@@ -33,7 +33,7 @@ from molgnn.distributed.learners import Learners, join
 from molgnn.distributed.sharding import gather_predictions, learner_batch_size, training_indices, validation_indices
 from molgnn.errors import ConfigError
 from molgnn.imbalance import make_oversampler
-from molgnn.models.registry import build_model, model_entry
+from molgnn.models.registry import build_model, model_spec
 from molgnn.tasks import is_classification
 from molgnn.train import checkpoint
 from molgnn.train.config import TrainConfig
@@ -224,19 +224,9 @@ def _oversampled(train_set: GraphDataset, config: TrainConfig, run_dir: Path | N
 
 
 def _model_args(dataset: GraphDataset, config: TrainConfig) -> dict:
-    _, fixed, kind, needs_fp = model_entry(config.model)
-    if kind != dataset.kind:
-        raise ConfigError(f"model {config.model!r} is for {kind}, but dataset {dataset.meta['name']!r} holds {dataset.kind}")
-    sample = dataset[0]
-    args = {"node_dim": sample.x.shape[1], "edge_dim": sample.edge_attr.shape[1], "out_dim": len(dataset.targets)}
-    if fixed.get("charge") and "charge" not in sample:
-        raise ConfigError(f"model {config.model!r} needs partial charges: featurize with charges='cif' or "
-                         "'eqeq' (computed; e.g. molgnn train ... --charges eqeq)")
-    if needs_fp:
-        if "fp" not in sample:
-            raise ConfigError(f"model {config.model!r} needs fingerprints: featurize with fingerprint_bits > 0")
-        args["fp_dim"] = sample.fp.shape[1]
-    return {**args, **config.model_args}
+    """The model's arguments: input sizes from the dataset's featurizer, ``out_dim`` from its targets, then ``model_args``."""
+    data = model_spec(config.model).data_arguments(dataset.featurizer, len(dataset.targets), f"dataset {dataset.meta['name']!r}")
+    return {**data, **config.model_args}
 
 
 def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:

@@ -115,6 +115,10 @@ def test_wrong_model_for_data_is_refused(sider, tmp_path):
         trainer.train(sider, tmp_path, _config(model="cgcnn"), progress=False)
     with pytest.raises(ValueError, match="unknown training config key"):
         TrainConfig.from_dict({"epochs": 3, "learning_rate": 0.1})
+    with pytest.raises(ValueError, match="model must be one of"):
+        TrainConfig(model="cgcn")
+    with pytest.raises(ValueError, match=r"'gine' has no argument\(s\) \['heads'\]"):
+        TrainConfig(model="gine", model_args={"heads": 4})
 
 
 def test_scaffold_and_stratified_splits_are_saved(sider, tmp_path):
