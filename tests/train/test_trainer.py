@@ -44,25 +44,53 @@ def test_same_seed_same_metrics_and_loss_falls(sider, tmp_path):
     assert 0 <= first["test"]["roc_auc"] <= 1 and "test_tuned_threshold" in first
 
 
-def test_resume_equals_uninterrupted(sider, tmp_path, monkeypatch):
-    whole = trainer.train(sider, tmp_path / "whole", _config(), progress=False)
-    real = trainer._train_epoch
-    calls = []
+class Interrupt(trainer.Callback):
+    """Stops the process (as Ctrl-C would) when the third epoch starts."""
 
-    def crash_on_third(*args):
-        calls.append(1)
-        if len(calls) == 3:
+    def on_epoch_start(self, training, epoch):
+        if epoch == 2:
             raise KeyboardInterrupt
-        return real(*args)
 
-    monkeypatch.setattr(trainer, "_train_epoch", crash_on_third)
+
+class Record(trainer.Callback):
+    def __init__(self):
+        self.events = []
+
+    def on_epoch_start(self, training, epoch):
+        self.events.append(("start", epoch))
+
+    def on_epoch_end(self, training, epoch, row):
+        self.events.append(("end", epoch, row["epoch"], training.state["history"][-1] is row))
+
+    def on_metrics(self, training, metrics):
+        self.events.append(("metrics", metrics["best_epoch"]))
+
+
+def test_resume_equals_uninterrupted(sider, tmp_path):
+    whole = trainer.train(sider, tmp_path / "whole", _config(), progress=False)
     with pytest.raises(KeyboardInterrupt):
-        trainer.train(sider, tmp_path / "cut", _config(), progress=False)
-    monkeypatch.setattr(trainer, "_train_epoch", real)
-    resumed = trainer.train(sider, tmp_path / "cut", _config(), progress=False)
+        trainer.train(sider, tmp_path / "cut", _config(), progress=False, callbacks=[Interrupt()])
+    assert [row["epoch"] for row in json.loads((tmp_path / "cut" / "log.json").read_text())] == [1, 2]
+    record = Record()
+    resumed = trainer.train(sider, tmp_path / "cut", _config(), progress=False, callbacks=[record])
     assert resumed == whole
     log = json.loads((tmp_path / "cut" / "log.json").read_text())
     assert [row["epoch"] for row in log] == [1, 2, 3, 4]
+    assert record.events == [("start", 2), ("end", 2, 3, True), ("start", 3), ("end", 3, 4, True),
+                             ("metrics", whole["best_epoch"])]
+
+
+def test_a_callback_can_stop_training(sider, tmp_path):
+    class StopAfterTwo(trainer.Callback):
+        def on_epoch_end(self, training, epoch, row):
+            training.stop = epoch == 1
+
+    metrics = trainer.train(sider, tmp_path, _config(), progress=False, callbacks=[StopAfterTwo()])
+    assert metrics["epochs_run"] == 2 and len(json.loads((tmp_path / "log.json").read_text())) == 2
+
+
+def test_epoch_seeds_are_those_resumed_runs_depend_on():
+    assert [trainer.epoch_seed(3, epoch) for epoch in (0, 1, 2)] == [300_009, 300_010, 300_011]
 
 
 def test_checkpoint_round_trip_and_broken_files(sider, tmp_path):
