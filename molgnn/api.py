@@ -5,11 +5,13 @@
     est.predict_proba(smiles_test); est.score(smiles_test, labels_test); est.save("runs/sider")
     GNNEstimator.load("runs/sider").predict(["CCO"])
 
-Screening a whole library (streamed, parallel, resumable; see ``molgnn.screen``):
+Screening a whole library (streamed, parallel, resumable) or predicting a few records, with one
+engine (see ``molgnn.screen``):
 
-    from molgnn.api import screen
+    from molgnn.api import predict, screen
     result = screen(["runs/fold0", "runs/fold1"], "library.csv", "hits.parquet")
     result.top(100, sort="co2_1bar", max_std=0.2)
+    predict("runs/fold0", ["CCO", "c1ccccc1O"])   # a table: index, id, source, status, reason, predictions
 """
 
 from __future__ import annotations
@@ -27,11 +29,11 @@ from molgnn.data.splits import Split
 from molgnn.errors import ConfigError, DataError, MolgnnError
 from molgnn.featurize.base import CRYSTALS, MOLECULES
 from molgnn.featurize.registry import featurizer_for_kind, kind_of_record
-from molgnn.screen import ScreenResult, screen, top_candidates  # noqa: F401  (the screening face of the API)
+from molgnn.screen import ScreenResult, predict, screen, top_candidates  # noqa: F401  (the prediction face of the API)
+from molgnn.screen.store import LEADING_COLUMNS
 from molgnn.tasks import is_classification
 from molgnn.train.checkpoint import load_run
 from molgnn.train.config import TrainConfig
-from molgnn.train.predict import predict_inputs
 from molgnn.train.trainer import train
 
 
@@ -136,12 +138,12 @@ class GNNEstimator:
     def _predict_frame(self, X):
         if not hasattr(self, "run_"):
             raise NotFittedError("this GNNEstimator is not fitted yet; call fit() or GNNEstimator.load()")
-        frame = predict_inputs(self.run_, list(X), device=self.device or "cpu")
+        frame = predict(self.run_, list(X), device=self.device or "cpu")
         bad = frame[frame["status"] != "ok"]
         if len(bad):
-            warnings.warn(f"{len(bad)} input(s) could not be featurized and predict NaN, "
-                          f"e.g. {bad['id'].iloc[0]}: {bad['status'].iloc[0]}", stacklevel=3)
-        return frame.iloc[:, 2:].to_numpy()
+            warnings.warn(f"{len(bad)} input(s) could not be featurized and predict NaN, e.g. input "
+                          f"{bad['id'].iloc[0]}: {bad['status'].iloc[0]} ({bad['reason'].iloc[0]})", stacklevel=3)
+        return frame.drop(columns=LEADING_COLUMNS).to_numpy(dtype=float)
 
     def predict_proba(self, X) -> np.ndarray:
         """Probabilities per label ``[n, T]`` (classification runs only)."""

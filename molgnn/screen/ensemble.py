@@ -91,16 +91,17 @@ class Ensemble:
                  "weights_sha256": run.info["weights_sha256"]} for run in self.runs]
 
 
-def load_ensemble(run_dirs: list[str | Path], device="cpu", charges: str | None = None,
+def load_ensemble(run_dirs: list[str | Path | Run], device="cpu", charges: str | None = None,
                   max_atoms: int | None = None) -> Ensemble:
-    """Load ``run_dirs``; ``charges`` / ``max_atoms`` override the crystal featurizers' settings.
+    """Load ``run_dirs`` (run folders, or runs loaded already); ``charges`` / ``max_atoms`` override the
+    crystal featurizers' settings.
 
     ``charges`` replaces ``"cif"`` (charges read from the CIF files) by a computed scheme such as
     ``"eqeq"`` for libraries whose CIFs carry no charges; featurizers without charges keep none.
     """
     if not run_dirs:
         raise EnsembleError("screening needs at least one run folder")
-    runs = [load_run(path, device) for path in run_dirs]
+    runs = [path if isinstance(path, Run) else load_run(path, device) for path in run_dirs]
     groups: dict[str, Group] = {}
     for r, run in enumerate(runs):
         featurizer = _adjusted(run.featurizer, charges, max_atoms)
@@ -110,7 +111,7 @@ def load_ensemble(run_dirs: list[str | Path], device="cpu", charges: str | None 
         groups.setdefault(key, Group(featurizer)).runs.append(r)
     kinds = {run.featurizer.kind for run in runs}
     if len(kinds) != 1:
-        raise EnsembleError(f"runs mix molecule and crystal models: {[str(p) for p in run_dirs]}")
+        raise EnsembleError(f"runs mix molecule and crystal models: {[str(run.path) for run in runs]}")
     targets, units, tasks = [], {}, {}
     for run in runs:
         for target in run.targets:

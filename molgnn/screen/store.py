@@ -7,6 +7,7 @@ renamed (a killed screen never leaves half a chunk), and one ``done-r<rank>.json
 rank. Chunk ``c`` of rank ``r`` holds the shard positions ``[c * size, (c + 1) * size)``, i.e. the
 library indices ``r + world * p``; the merge joins chunk ``c`` of every rank, which must be
 exactly the indices ``[c * size * world, ...)``, so a lost or doubled record is caught.
+``write_table`` is the one writer of result tables, used by the merge and by ``molgnn predict``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import hashlib
 import json
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +98,61 @@ def wait_for_ranks(folder: Path, world: int, timeout: float | None, poll: float 
         time.sleep(poll)
 
 
-def merge(folder: Path, out: Path, done: list[dict], chunk_size: int, csv: bool) -> dict[str, int]:
+class TableWriter:
+    """Adds rows to a result table being written at ``temporary``: CSV or Parquet, chunk by chunk."""
+
+    def __init__(self, temporary: Path, csv: bool):
+        self.temporary, self.csv, self.rows = temporary, csv, 0
+        self._parquet: pq.ParquetWriter | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.csv:
+            frame.to_csv(self.temporary, mode="a", header=self.rows == 0, index=False)
+        else:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.temporary, table.schema)
+            self._parquet.write_table(table.cast(self._parquet.schema))
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        elif self.rows == 0 and self.csv:  # a table without rows still has its leading columns
+            pd.DataFrame(columns=LEADING_COLUMNS).to_csv(self.temporary, index=False)
+        elif self.rows == 0:
+            pq.write_table(pa.table({c: pa.array([], pa.string()) for c in LEADING_COLUMNS}), self.temporary)
+
+
+@contextmanager
+def write_table(path: Path) -> Iterator[TableWriter]:
+    """The one writer of result tables (screens and predictions): ``writer.write(frame)`` adds rows, and
+    the table is renamed into place at the end of the block (untouched if the block raises).
+
+    ``path`` is written as CSV when its name ends in ``.csv``, else as Parquet.
+    """
+    with atomic_path(path) as temporary:
+        writer = TableWriter(temporary, is_csv(path))
+        try:
+            yield writer
+        finally:
+            writer.close()
+
+
+def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A result table written by ``write_table`` (ids, sources and reasons read as text, empty as NaN)."""
+    if is_csv(path):
+        return pd.read_csv(path, usecols=columns, keep_default_na=False, na_values=[""],
+                           dtype={"id": str, "source": str, "reason": str})
+    return pd.read_parquet(path, columns=columns)
+
+
+def is_csv(path: Path) -> bool:
+    """Whether a result table at ``path`` is CSV (its name ends in ``.csv``) rather than Parquet."""
+    return Path(path).suffix.lower() == ".csv"
+
+
+def merge(folder: Path, out: Path, done: list[dict]) -> dict[str, int]:
     """Join every rank's chunks into ``out`` in library order; returns the counts per status.
 
     Streams one chunk number at a time, so memory does not grow with the library.
@@ -104,36 +161,20 @@ def merge(folder: Path, out: Path, done: list[dict], chunk_size: int, csv: bool)
     total = sum(d["records"] for d in done)
     chunks = max((d["chunks"] for d in done), default=0)
     counts: dict[str, int] = {}
-    writer, written = None, 0
-    with atomic_path(out) as temporary:
-        try:
-            for chunk in range(chunks):
-                paths = [part_path(folder, rank, chunk) for rank in range(world) if chunk < done[rank]["chunks"]]
-                frame = pd.concat([pq.read_table(p).to_pandas() for p in paths], ignore_index=True)
-                frame = frame.sort_values("index", kind="stable", ignore_index=True)
-                expected = np.arange(written, written + len(frame))
-                if not np.array_equal(frame["index"].to_numpy(), expected):
-                    raise ScreenStoreError(f"chunk {chunk} in {folder} does not hold records "
-                                           f"{written}..{written + len(frame) - 1} exactly once")
-                for status, n in frame["status"].value_counts().items():
-                    counts[status] = counts.get(status, 0) + int(n)
-                if csv:
-                    frame.to_csv(temporary, mode="a", header=written == 0, index=False)
-                else:
-                    table = pa.Table.from_pandas(frame, preserve_index=False)
-                    if writer is None:
-                        writer = pq.ParquetWriter(temporary, table.schema)
-                    writer.write_table(table.cast(writer.schema))
-                written += len(frame)
-        finally:
-            if writer is not None:
-                writer.close()
-        if written != total:
-            raise ScreenStoreError(f"{folder}: {written} rows merged for {total} records read")
-        if written == 0 and csv:
-            pd.DataFrame(columns=LEADING_COLUMNS).to_csv(temporary, index=False)
-        elif written == 0:
-            pq.write_table(pa.table({c: pa.array([], pa.string()) for c in LEADING_COLUMNS}), temporary)
+    with write_table(out) as writer:
+        for chunk in range(chunks):
+            paths = [part_path(folder, rank, chunk) for rank in range(world) if chunk < done[rank]["chunks"]]
+            frame = pd.concat([pq.read_table(p).to_pandas() for p in paths], ignore_index=True)
+            frame = frame.sort_values("index", kind="stable", ignore_index=True)
+            expected = np.arange(writer.rows, writer.rows + len(frame))
+            if not np.array_equal(frame["index"].to_numpy(), expected):
+                raise ScreenStoreError(f"chunk {chunk} in {folder} does not hold records "
+                                       f"{writer.rows}..{writer.rows + len(frame) - 1} exactly once")
+            for status, n in frame["status"].value_counts().items():
+                counts[status] = counts.get(status, 0) + int(n)
+            writer.write(frame)
+        if writer.rows != total:
+            raise ScreenStoreError(f"{folder}: {writer.rows} rows merged for {total} records read")
     return counts
 
 

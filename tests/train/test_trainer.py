@@ -7,10 +7,10 @@ import torch
 
 from molgnn.data.build import dataset_from_inputs, load_dataset
 from molgnn.featurize.molecule import MoleculeFeaturizer
+from molgnn.screen import predict
 from molgnn.train import trainer
 from molgnn.train.checkpoint import CheckpointError, load_run
 from molgnn.train.config import TrainConfig
-from molgnn.train.predict import predict_inputs
 
 
 @pytest.fixture(scope="module")
@@ -97,11 +97,11 @@ def test_checkpoint_round_trip_and_broken_files(sider, tmp_path):
     trainer.train(sider, tmp_path / "run", _config(epochs=2), progress=False)
     run = load_run(tmp_path / "run")
     smiles = ["CCO", "c1ccccc1", "not a smiles"]
-    first = predict_inputs(run, smiles)
-    again = predict_inputs(load_run(tmp_path / "run"), smiles)
+    first = predict(run, smiles)
+    again = predict(tmp_path / "run", smiles)
     pd.testing.assert_frame_equal(first, again)
-    assert first["status"].tolist()[:2] == ["ok", "ok"] and "syntax" in first["status"][2]
-    assert first.iloc[2, 2:].isna().all() and len(first) == 3
+    assert first["status"].tolist() == ["ok", "ok", "invalid_smiles"] and "syntax" in first["reason"][2]
+    assert first.iloc[2, 5:].isna().all() and first.iloc[:2, 5:].notna().all().all() and len(first) == 3
     weights = tmp_path / "run" / "weights.pt"
     weights.write_bytes(weights.read_bytes()[:-100])
     with pytest.raises(CheckpointError, match="checksum"):
@@ -160,11 +160,12 @@ def test_scaffold_and_stratified_splits_are_saved(sider, tmp_path):
 def test_predictions_stay_in_their_rows_when_ids_repeat(sider, tmp_path):
     trainer.train(sider, tmp_path, _config(epochs=1), progress=False)
     run = load_run(tmp_path)
-    frame = predict_inputs(run, ["CCO", "C1CC", "c1ccccc1"], ids=["a", "a", "b"])
-    assert frame["status"].tolist()[0] == "ok" and "syntax" in frame["status"][1] and frame["status"][2] == "ok"
-    assert frame.iloc[0, 2:].notna().all() and frame.iloc[1, 2:].isna().all()
-    alone = predict_inputs(run, ["CCO"])
-    np.testing.assert_allclose(frame.iloc[0, 2:].to_numpy(float), alone.iloc[0, 2:].to_numpy(float), rtol=1e-6)
+    frame = predict(run, ["CCO", "C1CC", "c1ccccc1"], ids=["a", "a", "b"])
+    assert frame["status"].tolist() == ["ok", "invalid_smiles", "ok"] and "syntax" in frame["reason"][1]
+    assert frame["id"].tolist() == ["a", "a", "b"] and frame["index"].tolist() == [0, 1, 2]
+    assert frame.iloc[0, 5:].notna().all() and frame.iloc[1, 5:].isna().all()
+    alone = predict(run, ["CCO"])
+    np.testing.assert_allclose(frame.iloc[0, 5:].to_numpy(float), alone.iloc[0, 5:].to_numpy(float), rtol=1e-6)
 
 
 @pytest.mark.parametrize("oversample", ["cooccurrence", "mlsmote"])
