@@ -87,6 +87,13 @@ def is_structure(source: object) -> bool:
     return hasattr(source, "lattice") and hasattr(source, "frac_coords")
 
 
+def is_crystal_record(source: object) -> bool:
+    """Whether ``read_crystal`` takes ``source``: a ``Crystal``, a ``CifText``, a ``Path``, a path ending in
+    ``.cif`` or a pymatgen ``Structure``."""
+    return (isinstance(source, (Crystal, CifText, Path)) or is_structure(source)
+            or isinstance(source, str) and source.lower().endswith(".cif"))
+
+
 def read_cif(path: str | Path, input_id: object = None) -> Crystal:
     """Read the first structure of a CIF file.
 

@@ -51,7 +51,8 @@ def run(args) -> int:
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     config = TrainConfig.from_dict(values)
-    if ("fingerprint" in model_spec(config.model).requires or config.oversample == "mlsmote") and not args.fingerprint_bits:
+    needs_fingerprints = "fingerprint" in model_spec(config.model).requires | OVERSAMPLERS[config.oversample].requires
+    if needs_fingerprints and not args.fingerprint_bits:
         args.fingerprint_bits = 2048
     dataset = load_from_args(args)
     try:

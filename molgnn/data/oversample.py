@@ -22,7 +22,7 @@ import torch
 from molgnn.data.dataset import GraphDataset
 from molgnn.errors import ConfigError
 from molgnn.featurize.collated import Collated
-from molgnn.imbalance import MLSMOTE, ImbalanceReport, Oversampler, SyntheticSamples
+from molgnn.imbalance import ImbalanceReport, Oversampler, SyntheticSamples
 from molgnn.tasks import is_classification
 
 
@@ -60,7 +60,7 @@ def fingerprints(dataset: GraphDataset) -> np.ndarray:
     """The stored fingerprints of ``dataset``'s graphs, ``[n, bits]``; a clear error without them."""
     if "fp" not in dataset._data:
         raise ConfigError(f"dataset {dataset.meta['name']!r} has no fingerprints: featurize it with fingerprint_bits > 0 "
-                         f"(MLSMOTE finds neighbours by Tanimoto similarity of fingerprints)")
+                         f"(the oversampler finds neighbours by Tanimoto similarity of fingerprints)")
     return dataset._data.fp[torch.as_tensor(list(dataset.indices()), dtype=torch.long)].numpy()
 
 
@@ -70,7 +70,7 @@ def oversample_dataset(train_set: GraphDataset, oversampler: Oversampler) -> Ove
         raise ConfigError(f"oversampling needs class labels, but dataset {train_set.meta['name']!r} is a "
                          f"{train_set.task} task")
     Y = train_set.labels.numpy().astype(float)
-    features = fingerprints(train_set) if isinstance(oversampler, MLSMOTE) else None
+    features = fingerprints(train_set) if "fingerprint" in oversampler.requires else None
     added = oversampler.resample(Y, features)
     n = len(train_set)
     before = ImbalanceReport.from_labels(Y, train_set.targets)

@@ -23,7 +23,7 @@ from torch_geometric.data import Data
 
 from molgnn.chem import elements
 from molgnn.chem.charge_equilibration import EQeq
-from molgnn.chem.crystal import CifText, Crystal, is_structure, read_crystal
+from molgnn.chem.crystal import Crystal, is_crystal_record, read_crystal
 from molgnn.chem.errors import InvalidInputError, IsolatedAtomError, MissingChargesError, OverlappingAtomsError, TooManyAtomsError
 from molgnn.chem.neighbors import periodic_neighbors
 from molgnn.errors import ConfigError
@@ -111,8 +111,7 @@ class CrystalFeaturizer(Featurizer):
 
     @classmethod
     def accepts(cls, record: object) -> bool:
-        return (isinstance(record, (Path, Crystal, CifText)) or is_structure(record)
-                or isinstance(record, str) and record.lower().endswith(".cif"))
+        return is_crystal_record(record)
 
     @classmethod
     def default(cls, charges_in_files: bool = False) -> CrystalFeaturizer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+from typing import ClassVar
 
 import numpy as np
 
@@ -15,10 +16,15 @@ from molgnn.imbalance.measures import check_labels
 class Oversampler:
     """The interface: ``resample(Y_train, features=None)`` -> positions of ``Y_train`` to clone.
 
+    ``requires`` names the graph parts (``molgnn.featurize.base.GRAPH_PARTS``) that ``features`` are
+    read from: ``{"fingerprint"}`` for an oversampler that needs the training set's fingerprints.
+
     Args:
         budget: samples to add, as a fraction of the training set (``floor(budget * n)`` at most).
         seed: seed of the random choices; the same inputs and seed give the same result.
     """
+
+    requires: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, budget: float = 0.25, seed: int = 0) -> None:
         self.budget = budget

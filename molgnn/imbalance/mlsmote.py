@@ -72,6 +72,8 @@ class MLSMOTE(Oversampler):
         label_rule: ``"ranking"``, ``"union"`` or ``"intersection"``.
     """
 
+    requires = frozenset({"fingerprint"})
+
     def __init__(self, budget: float = 0.25, seed: int = 0, k: int = 5, label_rule: str = "ranking") -> None:
         super().__init__(budget=budget, seed=seed)
         self.k = k
