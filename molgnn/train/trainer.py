@@ -50,6 +50,7 @@ from molgnn.train.loader import expanded_batches
 from molgnn.train.targets import TargetScaler, masked_loss, positive_weights
 
 LAST = "last.pt"
+MAXIMIZED = ("roc_auc", "pr_auc")  # monitors that improve upwards
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -292,9 +293,6 @@ def _learners_predict(model, learners: Learners, val_set, task: str, scaler: Tar
     share = val_set[torch.as_tensor(indices, dtype=torch.long)]
     y_true, y_pred, loss = predict_batches(model, expanded_batches(share, batch_size), task, scaler, learners.device)
     return gather_predictions(learners, indices, y_true, y_pred, loss)
-
-
-MAXIMIZED = ("roc_auc", "pr_auc")  # monitors that improve upwards
 
 
 def _monitor(config: TrainConfig, task: str) -> str:
