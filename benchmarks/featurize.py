@@ -47,7 +47,7 @@ import pandas as pd
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-CHUNK = 2048  # molgnn.data.build.CHUNK_SIZE["molecules"]
+CHUNK = 2048  # molgnn.featurize.molecule.MoleculeFeaturizer.chunk_size
 CUTOFF, MAX_NEIGHBORS, GAUSSIAN_STEP = 8.0, 12, 0.2
 GOALS = {"molgnn_vs_from_smiles": 3.0, "molgnn_fraction_of_parse_rate": 0.4,
          "crystal_speedup_vs_cgcnn": 30.0, "cache_read_speedup": 20.0}

@@ -5,11 +5,13 @@
     est.predict_proba(smiles_test); est.score(smiles_test, labels_test); est.save("runs/sider")
     GNNEstimator.load("runs/sider").predict(["CCO"])
 
-Screening a whole library (streamed, parallel, resumable; see ``molgnn.screen``):
+Screening a whole library (streamed, parallel, resumable) or predicting a few records, with one
+engine (see ``molgnn.screen``):
 
-    from molgnn.api import screen
+    from molgnn.api import predict, screen
     result = screen(["runs/fold0", "runs/fold1"], "library.csv", "hits.parquet")
     result.top(100, sort="co2_1bar", max_std=0.2)
+    predict("runs/fold0", ["CCO", "c1ccccc1O"])   # a table: index, id, source, status, reason, predictions
 """
 
 from __future__ import annotations
@@ -24,30 +26,35 @@ import numpy as np
 
 from molgnn.data.build import dataset_from_inputs
 from molgnn.data.splits import Split
-from molgnn.featurize.crystal import CrystalFeaturizer
-from molgnn.featurize.molecule import MoleculeFeaturizer
-from molgnn.screen import ScreenResult, screen, top_candidates  # noqa: F401  (the screening face of the API)
+from molgnn.errors import ConfigError, DataError, MolgnnError
+from molgnn.featurize.base import CRYSTALS, MOLECULES
+from molgnn.featurize.registry import featurizer_for_kind, kind_of_record
+from molgnn.screen import ScreenResult, predict, screen, top_candidates  # noqa: F401  (the prediction face of the API)
+from molgnn.screen.store import LEADING_COLUMNS
+from molgnn.tasks import is_classification
 from molgnn.train.checkpoint import load_run
 from molgnn.train.config import TrainConfig
-from molgnn.train.predict import predict_inputs
-from molgnn.train.targets import is_classification
 from molgnn.train.trainer import train
 
 
-def _input_kind(inputs: list) -> str:
-    first = inputs[0]
-    if isinstance(first, Path) or (isinstance(first, str) and first.lower().endswith(".cif")):
-        return "crystals"
-    if hasattr(first, "lattice") and hasattr(first, "frac_coords"):
-        return "crystals"
-    return "molecules"
+class NotFittedError(MolgnnError, RuntimeError):
+    """A prediction asked of an estimator that has not been fitted or loaded."""
+
+
+class NotClassifierError(MolgnnError, AttributeError):
+    """``predict_proba`` asked of an estimator trained for regression."""
+
+
+# per kind of input, the model of ``model="auto"`` and the settings of the default featurizer
+DEFAULTS = {MOLECULES: ("hybrid", {"fingerprint_bits": 2048}), CRYSTALS: ("cgcnn", {"charges": "none"})}
 
 
 class GNNEstimator:
     """Fit / predict / score / save / load a molgnn model; ``__init__`` only stores its arguments.
 
     Args:
-        model: a registered model name, or ``"auto"`` (``hybrid`` for molecules, ``cgcnn`` for crystals).
+        model: a registered model name, or ``"auto"`` (``hybrid`` for molecules, or ``attentivefp``
+            with a featurizer without fingerprints; ``cgcnn`` for crystals).
         task: ``"auto"`` (binary labels -> classification), ``"multilabel"``, ``"binary"``,
             ``"regression"`` or ``"multiregression"``.
         featurizer: a featurizer; default ``MoleculeFeaturizer(fingerprint_bits=2048)`` or
@@ -89,22 +96,24 @@ class GNNEstimator:
     def set_params(self, **params) -> GNNEstimator:
         for name, value in params.items():
             if name not in self.get_params():
-                raise ValueError(f"invalid parameter {name!r} for GNNEstimator")
+                raise ConfigError(f"invalid parameter {name!r} for GNNEstimator")
             setattr(self, name, value)
         return self
 
     def fit(self, X: list, y, target_names: list[str] | None = None) -> GNNEstimator:
         """Train on inputs ``X`` (SMILES, CIF paths or pymatgen Structures) and labels ``y`` ([n] or [n, T], NaN = missing)."""
         X = list(X)
-        kind = _input_kind(X)
-        featurizer = self.featurizer or (MoleculeFeaturizer(fingerprint_bits=2048) if kind == "molecules"
-                                         else CrystalFeaturizer(charges="none"))
+        if not X:
+            raise DataError("fit needs at least one input")
+        kind = kind_of_record(X[0])
+        default_model, settings = DEFAULTS[kind]
+        featurizer = self.featurizer or featurizer_for_kind(kind)(**settings)
         task = None if self.task == "auto" else self.task
         dataset = dataset_from_inputs(X, np.asarray(y, dtype=float), featurizer, targets=target_names, task=task,
                                       name="fit")
-        model = self.model if self.model != "auto" else ("hybrid" if kind == "molecules" else "cgcnn")
-        if model == "hybrid" and not getattr(featurizer, "fingerprint_bits", 0):
-            model = "attentivefp"
+        model = self.model if self.model != "auto" else default_model
+        if self.model == "auto" and "fingerprint" not in featurizer.provides and model == "hybrid":
+            model = "attentivefp"  # the graph part of hybrid, for a featurizer without fingerprints
         rng = np.random.default_rng(self.seed)
         order = rng.permutation(len(dataset))
         n_val = max(1, int(round(self.validation_fraction * len(dataset))))
@@ -128,18 +137,18 @@ class GNNEstimator:
 
     def _predict_frame(self, X):
         if not hasattr(self, "run_"):
-            raise RuntimeError("this GNNEstimator is not fitted yet; call fit() or GNNEstimator.load()")
-        frame = predict_inputs(self.run_, list(X), device=self.device or "cpu")
+            raise NotFittedError("this GNNEstimator is not fitted yet; call fit() or GNNEstimator.load()")
+        frame = predict(self.run_, list(X), device=self.device or "cpu")
         bad = frame[frame["status"] != "ok"]
         if len(bad):
-            warnings.warn(f"{len(bad)} input(s) could not be featurized and predict NaN, "
-                          f"e.g. {bad['id'].iloc[0]}: {bad['status'].iloc[0]}", stacklevel=3)
-        return frame.iloc[:, 2:].to_numpy()
+            warnings.warn(f"{len(bad)} input(s) could not be featurized and predict NaN, e.g. input "
+                          f"{bad['id'].iloc[0]}: {bad['status'].iloc[0]} ({bad['reason'].iloc[0]})", stacklevel=3)
+        return frame.drop(columns=LEADING_COLUMNS).to_numpy(dtype=float)
 
     def predict_proba(self, X) -> np.ndarray:
         """Probabilities per label ``[n, T]`` (classification runs only)."""
         if not is_classification(self.run_.task if hasattr(self, "run_") else "regression"):
-            raise AttributeError("predict_proba is only available for classification")
+            raise NotClassifierError("predict_proba is only available for classification")
         return self._predict_frame(X)
 
     def predict(self, X) -> np.ndarray:
@@ -163,7 +172,7 @@ class GNNEstimator:
         if is_classification(self.task_):
             value = classification_metrics(truth, predicted, self.targets_)["roc_auc"]
             if value is None:
-                raise ValueError("ROC-AUC is undefined: no label has both classes among the observed labels of y")
+                raise DataError("ROC-AUC is undefined: no label has both classes among the observed labels of y")
             return float(value)
         return float(regression_metrics(truth, predicted, self.targets_)["r2"])
 

@@ -59,6 +59,41 @@ class Crystal:
         return len(self.numbers)
 
 
+class CifText(str):
+    """The content of a CIF file held in memory (e.g. an archive member), to tell it from a path."""
+
+
+def read_crystal(source, input_id: object = None) -> Crystal:
+    """A ``Crystal`` from any crystal record: a CIF path, a ``CifText``, a pymatgen ``Structure`` or a ``Crystal``.
+
+    Raises ``InvalidStructureError`` (or another ``InvalidInputError``) naming ``input_id``, also for
+    a record of another type.
+    """
+    if isinstance(source, Crystal):
+        return source
+    if isinstance(source, CifText):
+        return parse_cif_text(source, "cif" if input_id is None else input_id)
+    if isinstance(source, (str, Path)):
+        return read_cif(source, input_id)
+    if is_structure(source):
+        return crystal_from_structure(source, "structure" if input_id is None else input_id)
+    raise InvalidStructureError(type(source).__name__ if input_id is None else input_id,
+                                f"cannot read a {type(source).__name__} as a crystal; give a CIF path, a CifText, "
+                                "a pymatgen Structure or a Crystal")
+
+
+def is_structure(source: object) -> bool:
+    """Whether ``source`` looks like a pymatgen ``Structure`` (checked without importing pymatgen)."""
+    return hasattr(source, "lattice") and hasattr(source, "frac_coords")
+
+
+def is_crystal_record(source: object) -> bool:
+    """Whether ``read_crystal`` takes ``source``: a ``Crystal``, a ``CifText``, a ``Path``, a path ending in
+    ``.cif`` or a pymatgen ``Structure``."""
+    return (isinstance(source, (Crystal, CifText, Path)) or is_structure(source)
+            or isinstance(source, str) and source.lower().endswith(".cif"))
+
+
 def read_cif(path: str | Path, input_id: object = None) -> Crystal:
     """Read the first structure of a CIF file.
 

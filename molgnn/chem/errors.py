@@ -1,13 +1,16 @@
 """Typed errors for bad input.
 
 Every error names the input (its id: a SMILES string, a file path or a record id) and the
-reason, so that a bulk job can write ``id, reason`` for each rejected record.
+reason, so that a bulk job can write ``id, reason`` for each rejected record. They derive from
+``molgnn.errors.MolgnnError`` (and ``ValueError``), the root of every error molgnn raises on purpose.
 """
 
 from __future__ import annotations
 
+from molgnn.errors import MolgnnError
 
-class InvalidInputError(ValueError):
+
+class InvalidInputError(MolgnnError, ValueError):
     """An input that cannot be turned into a graph.
 
     Attributes:

@@ -1,4 +1,9 @@
-"""The ``molgnn`` command: one module per verb, each with ``add_parser`` and ``run``."""
+"""The ``molgnn`` command: one module per verb, each with ``add_parser`` and ``run``.
+
+An error molgnn raises on purpose (a ``molgnn.errors.MolgnnError``: bad input, unknown name,
+unusable setting, missing file) is printed as one line naming it and the command exits with 2;
+anything else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,11 @@ import argparse
 import sys
 
 from molgnn import __version__
-from molgnn.cli import datasets, evaluate, featurize, imbalance, oversample, predict, screen, train
+from molgnn.cli import datasets, evaluate, featurize, imbalance, models, oversample, predict, screen, train
+from molgnn.errors import MolgnnError
 
-VERBS = {"datasets": datasets, "featurize": featurize, "train": train, "evaluate": evaluate, "predict": predict,
-         "imbalance": imbalance, "oversample": oversample, "screen": screen}
+VERBS = {"datasets": datasets, "models": models, "featurize": featurize, "train": train, "evaluate": evaluate,
+         "predict": predict, "imbalance": imbalance, "oversample": oversample, "screen": screen}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,9 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return VERBS[args.verb].run(args) or 0
-    except (ValueError, KeyError, FileNotFoundError, RuntimeError) as error:
-        # Typed errors of the library (bad input, unknown dataset, missing data directory,
-        # strict build failures) all derive from these; their message names the input.
+    except MolgnnError as error:
         print(f"molgnn {args.verb}: error: {error}", file=sys.stderr)
         return 2
 

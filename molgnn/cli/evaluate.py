@@ -21,10 +21,7 @@ def add_parser(verbs, name: str) -> None:
 
 def run(args) -> int:
     trained = load_run(args.run_dir)
-    from molgnn.featurize.config import featurizer_from_config
-
-    featurizer = featurizer_from_config(trained.info["featurizer"], base_dir=args.run_dir)
-    dataset = load_dataset(args.data, args.data_dir, featurizer, options_from_args(args), args.cache_dir, args.workers,
+    dataset = load_dataset(args.data, args.data_dir, trained.featurizer, options_from_args(args), args.cache_dir, args.workers,
                            progress=False)
     indices = None
     if args.subset != "all":

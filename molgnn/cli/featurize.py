@@ -6,12 +6,18 @@ SMILES string (``--smiles``) to featurize and describe.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 from molgnn.data.build import load_dataset, resolve_spec
+from molgnn.errors import ConfigError
+from molgnn.featurize.base import CRYSTALS, MOLECULES, Featurizer
 from molgnn.featurize.crystal import CHARGE_SCHEMES, ISOLATED_POLICIES, CrystalFeaturizer
 from molgnn.featurize.molecule import MoleculeFeaturizer
+
+FEATURIZER_FLAGS = {MOLECULES: ("gasteiger", "fingerprint_bits"),
+                    CRYSTALS: ("cutoff", "max_neighbors", "charges", "element_features", "isolated")}
 
 
 def add_parser(verbs, name: str) -> None:
@@ -34,30 +40,34 @@ def dataset_arguments(parser, optional: bool = False, featurizer_flags: bool = T
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     if not featurizer_flags:
         return
+    # each flag sets the featurizer field of its name (FEATURIZER_FLAGS); unset, the featurizer's default holds
     molecules = parser.add_argument_group("molecule featurizer")
-    molecules.add_argument("--gasteiger", action="store_true", help="add Gasteiger partial charges")
-    molecules.add_argument("--fingerprint-bits", type=int, default=0, help="add a Morgan fingerprint of this length")
+    molecules.add_argument("--gasteiger", action="store_true", default=None, help="add Gasteiger partial charges")
+    molecules.add_argument("--fingerprint-bits", type=int, help="add a Morgan fingerprint of this length")
     crystals = parser.add_argument_group("crystal featurizer")
-    crystals.add_argument("--cutoff", type=float, default=8.0, help="neighbour radius, Å (default 8)")
-    crystals.add_argument("--max-neighbors", type=int, default=12, help="neighbours per atom (default 12)")
+    crystals.add_argument("--cutoff", type=float, help="neighbour radius, Å (default 8)")
+    crystals.add_argument("--max-neighbors", type=int, help="neighbours per atom (default 12)")
     crystals.add_argument("--charges", choices=CHARGE_SCHEMES,
                           help="partial charges: cif (_atom_site_charge), eqeq (computed), none (default: cif when the set has them)")
-    crystals.add_argument("--element-features", default="cgcnn", help="'cgcnn' or the path of an atom_init.json")
-    crystals.add_argument("--isolated", choices=ISOLATED_POLICIES, default="error",
-                          help="atom without neighbours in the cutoff: reject the structure or keep the atom")
+    crystals.add_argument("--element-features", help="'cgcnn' (default) or the path of an atom_init.json")
+    crystals.add_argument("--isolated", choices=ISOLATED_POLICIES,
+                          help="atom without neighbours in the cutoff: reject the structure (error, default) or keep the atom")
 
 
 def options_from_args(args) -> dict:
     return _options(args.option)
 
 
+def featurizer_from_args(args, default: Featurizer) -> Featurizer:
+    """``default`` with the fields that the featurizer flags of its kind set."""
+    flags = {name: getattr(args, name) for name in FEATURIZER_FLAGS[default.kind] if getattr(args, name, None) is not None}
+    return dataclasses.replace(default, **flags)
+
+
 def load_from_args(args, strict: bool = False, rebuild: bool = False):
     """The dataset that the parsed ``dataset_arguments`` describe, featurized as the flags say."""
     spec = resolve_spec(args.data, args.data_dir, options_from_args(args))
-    if spec.loader == "smiles_csv":
-        featurizer = MoleculeFeaturizer(gasteiger=args.gasteiger, fingerprint_bits=args.fingerprint_bits)
-    else:
-        featurizer = _crystal_featurizer(args, has_charges=spec.loader == "crafted726")
+    featurizer = featurizer_from_args(args, spec.default_featurizer())
     return load_dataset(args.data, args.data_dir, featurizer, options_from_args(args), args.cache_dir,
                         args.workers, strict, progress=not args.json, rebuild=rebuild)
 
@@ -67,7 +77,7 @@ def _options(pairs: list[str]) -> dict:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise ValueError(f"--option needs KEY=VALUE, got {pair!r}")
+            raise ConfigError(f"--option needs KEY=VALUE, got {pair!r}")
         try:
             options[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -75,21 +85,15 @@ def _options(pairs: list[str]) -> dict:
     return options
 
 
-def _crystal_featurizer(args, has_charges: bool) -> CrystalFeaturizer:
-    return CrystalFeaturizer(cutoff=args.cutoff, max_neighbors=args.max_neighbors,
-                             element_features=args.element_features, isolated=args.isolated,
-                             charges=args.charges or ("cif" if has_charges else "none"))
-
-
 def run(args) -> int:
     if args.smiles is not None:
-        graph = MoleculeFeaturizer(gasteiger=args.gasteiger, fingerprint_bits=args.fingerprint_bits)(args.smiles)
+        graph = featurizer_from_args(args, MoleculeFeaturizer())(args.smiles)
         print(graph)
         return 0
     if args.data is None:
-        raise ValueError("give DATA (dataset name, folder or file) or --smiles")
+        raise ConfigError("give DATA (dataset name, folder or file) or --smiles")
     if args.data.lower().endswith(".cif") and Path(args.data).is_file():
-        graph = _crystal_featurizer(args, has_charges=args.charges == "cif")(args.data)
+        graph = featurizer_from_args(args, CrystalFeaturizer.default())(args.data)
         print(graph)
         return 0
     dataset = load_from_args(args, args.strict, args.rebuild)

@@ -8,8 +8,10 @@ import torch
 
 from molgnn.cli.featurize import dataset_arguments, load_from_args
 from molgnn.data.splits import make_split
+from molgnn.errors import ConfigError
 from molgnn.imbalance import ImbalanceReport
 from molgnn.imbalance.report import write_reports
+from molgnn.tasks import is_classification
 from molgnn.train.config import SPLITS
 
 PARTS = ("all", "train", "val", "test")
@@ -32,8 +34,8 @@ def split_arguments(parser, default_part: str) -> None:
 def dataset_part(args):
     """The dataset the arguments name, restricted to ``--part`` of its ``--split`` (as ``molgnn train`` splits it)."""
     dataset = load_from_args(args)
-    if dataset.task not in ("multilabel", "binary"):
-        raise ValueError(f"dataset {args.data!r} is a {dataset.task} task: imbalance is measured on class labels")
+    if not is_classification(dataset.task):
+        raise ConfigError(f"dataset {args.data!r} is a {dataset.task} task: imbalance is measured on class labels")
     if args.part == "all":
         return dataset
     split = make_split(args.split, len(dataset), smiles=dataset.smiles, y=dataset.labels.numpy(), seed=args.seed)

@@ -33,8 +33,8 @@ def add_parser(verbs, name: str) -> None:
 
 
 def run(args) -> int:
-    if args.method == "mlsmote" and not args.fingerprint_bits:
-        args.fingerprint_bits = 2048  # MLSMOTE's neighbours and interpolation are on fingerprints
+    if "fingerprint" in OVERSAMPLERS[args.method].requires and not args.fingerprint_bits:
+        args.fingerprint_bits = 2048  # the oversampler finds neighbours and interpolates on fingerprints
     train = dataset_part(args)
     oversampled = oversample_dataset(train, make_oversampler(args.method, budget=args.budget, seed=args.seed))
     out = Path(args.out)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from molgnn.cli.featurize import dataset_arguments, load_from_args
+from molgnn.distributed.environment import torchrun_environment
 from molgnn.distributed.learners import leave
 from molgnn.imbalance import OVERSAMPLERS
-from molgnn.models.registry import MODELS
+from molgnn.models.registry import MODELS, model_spec
 from molgnn.train.config import DISTRIBUTED, OPTIMIZERS, SCHEDULERS, SPLITS, TrainConfig
 from molgnn.train.trainer import train
 
@@ -51,14 +51,15 @@ def run(args) -> int:
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     config = TrainConfig.from_dict(values)
-    if (config.model == "hybrid" or config.oversample == "mlsmote") and not args.fingerprint_bits:
+    needs_fingerprints = "fingerprint" in model_spec(config.model).requires | OVERSAMPLERS[config.oversample].requires
+    if needs_fingerprints and not args.fingerprint_bits:
         args.fingerprint_bits = 2048
     dataset = load_from_args(args)
     try:
         metrics = train(dataset, Path(args.out), config, resume=not args.no_resume, progress=not args.json)
     finally:
         leave()
-    if int(os.environ.get("RANK", "0")) != 0:
+    if torchrun_environment().rank != 0:
         return 0  # every learner of a torchrun job has the same metrics: the main one prints them
     if args.json:
         print(json.dumps(metrics))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import inspect
 import json
 import os
 import shutil
@@ -24,19 +23,21 @@ import torch
 from tqdm.auto import tqdm
 
 from molgnn import __version__
+from molgnn.atomic import atomic_path
 from molgnn.data.cards import UnknownDatasetError, get_card, list_cards
 from molgnn.data.dataset import GraphDataset
 from molgnn.data.paths import resolve_cache_dir, resolve_data_dir
 from molgnn.data.sources import LOADERS, DatasetSpecError, RecordSet
+from molgnn.errors import ConfigError, MolgnnError
+from molgnn.featurize.base import Featurizer
 from molgnn.featurize.collated import Collated
-from molgnn.featurize.crystal import CrystalFeaturizer
-from molgnn.featurize.molecule import MoleculeFeaturizer
+from molgnn.featurize.registry import featurizer_for_kind
+from molgnn.tasks import infer_task
 
 SCHEMA_VERSION = 3
-CHUNK_SIZE = {"molecules": 2048, "crystals": 16}
 
 
-class DatasetBuildError(RuntimeError):
+class DatasetBuildError(MolgnnError, RuntimeError):
     """A strict build that rejected records, or a build that produced no graph at all."""
 
 
@@ -50,15 +51,21 @@ class DatasetSpec:
     options: dict = field(default_factory=dict)
     task: str | None = None
 
+    @property
+    def kind(self) -> str:
+        """The kind of records the loader reads, ``"molecules"`` or ``"crystals"``."""
+        return LOADERS[self.loader].kind
+
     def read(self) -> RecordSet:
-        return LOADERS[self.loader](self.path, **self.options)
+        return LOADERS[self.loader].read(self.path, **self.options)
 
     def source_paths(self) -> list[Path]:
         """The files and folders the loader reads (their sizes and times key the cache)."""
-        if self.loader == "crafted726":
-            charges = self.options.get("charges", "DDEC")
-            return [self.path / "cif" / charges, self.path / "isotherms", self.path / "structurally_inconsistent_MOFs.txt"]
-        return [self.path]
+        return LOADERS[self.loader].sources(self.path, self.options)
+
+    def default_featurizer(self) -> Featurizer:
+        """The featurizer of the records' kind, reading the partial charges of CIFs that carry them."""
+        return featurizer_for_kind(self.kind).default(LOADERS[self.loader].charges_in_files)
 
 
 def resolve_spec(data: str | Path, data_dir: str | Path | None = None, options: dict | None = None) -> DatasetSpec:
@@ -72,6 +79,9 @@ def resolve_spec(data: str | Path, data_dir: str | Path | None = None, options: 
     if str(data) in names:
         card = get_card(str(data))
         loader = card.loader["type"]
+        if loader not in LOADERS or LOADERS[loader].kind != card.kind:
+            raise DatasetSpecError(f"card {card.name}: its loader {loader!r} is not a registered loader of {card.kind} "
+                                   f"({', '.join(name for name, entry in LOADERS.items() if entry.kind == card.kind)})")
         base = {k: v for k, v in card.loader.items() if k not in ("type", "path", "options", "target_units")}
         if "target_units" in card.loader:
             base["units"] = dict(card.loader["target_units"])
@@ -88,56 +98,48 @@ def resolve_spec(data: str | Path, data_dir: str | Path | None = None, options: 
             raise UnknownDatasetError(
                 f"{str(data)!r} is neither a registered dataset ({', '.join(sorted(names))}), "
                 "a CGCNN folder with id_prop.csv, nor a CSV file of SMILES")
-    allowed = set(inspect.signature(LOADERS[spec.loader]).parameters) - {"path", "folder"}
+    allowed = LOADERS[spec.loader].options()
     unknown = set(spec.options) - allowed
     if unknown:
         raise DatasetSpecError(f"unknown option(s) {sorted(unknown)} for {spec.name}; valid: {sorted(allowed)}")
     return spec
 
 
-def default_featurizer(kind: str, has_charges: bool = False):
-    """The featurizer a dataset gets when none is given."""
-    if kind == "molecules":
-        return MoleculeFeaturizer()
-    return CrystalFeaturizer(charges="cif" if has_charges else "none")
-
-
-def load_dataset(data: str | Path, data_dir: str | Path | None = None, featurizer=None, options: dict | None = None,
-                 cache_dir: str | Path | None = None, workers: int | None = None, strict: bool = False,
-                 progress: bool = True, rebuild: bool = False) -> GraphDataset:
+def load_dataset(data: str | Path, data_dir: str | Path | None = None, featurizer: Featurizer | None = None,
+                 options: dict | None = None, cache_dir: str | Path | None = None, workers: int | None = None,
+                 strict: bool = False, progress: bool = True, rebuild: bool = False,
+                 chunk_size: int | None = None) -> GraphDataset:
     """Featurize a dataset (or read it from the cache) and return it as a ``GraphDataset``.
 
     Args:
         data: registered name (see ``molgnn datasets``), CGCNN folder or CSV of SMILES.
         data_dir: folder holding the registered sets' files (else ``$MOLGNN_DATA_DIR``).
-        featurizer: a ``MoleculeFeaturizer`` / ``CrystalFeaturizer``; default per dataset kind.
+        featurizer: a featurizer of the dataset's kind (``molgnn.featurize.base.Featurizer``); default
+            ``DatasetSpec.default_featurizer``.
         options: loader options, see ``resolve_spec``.
         cache_dir: where processed datasets are kept (else ``$MOLGNN_CACHE_DIR`` or ``~/.cache/molgnn``).
         workers: featurization processes (default: all cores; 1 runs in this process).
         strict: raise ``DatasetBuildError`` if any record is rejected (after writing the report).
         progress: show a progress bar.
         rebuild: ignore an existing cache entry.
+        chunk_size: records per chunk, the unit of parallel work and of resuming (default: the
+            featurizer's ``chunk_size``).
     """
     spec = resolve_spec(data, data_dir, options)
-    if featurizer is None:
-        featurizer = default_featurizer(*_kind_and_charges(spec))
+    featurizer = spec.default_featurizer() if featurizer is None else featurizer
+    if featurizer.kind != spec.kind:
+        raise ConfigError(f"{spec.name} holds {spec.kind}, but the featurizer {type(featurizer).__name__} takes {featurizer.kind}")
     key = cache_key(spec, featurizer)
     folder = resolve_cache_dir(cache_dir) / spec.name / key[:16]
     if rebuild and folder.exists():
         shutil.rmtree(folder)
     if not (folder / "graphs.pt").exists():
-        _build(spec, featurizer, folder, workers, progress)
+        _build(spec, featurizer, folder, workers, progress, chunk_size or featurizer.chunk_size)
     dataset = _read(folder, featurizer)
     if strict and dataset.rejects:
         raise DatasetBuildError(f"{spec.name}: {len(dataset.rejects)} record(s) rejected, "
                                 f"e.g. {dataset.rejects[0]}; all are listed in {folder / 'rejects.csv'}")
     return dataset
-
-
-def _kind_and_charges(spec: DatasetSpec) -> tuple[str, bool]:
-    if spec.loader == "smiles_csv":
-        return "molecules", False
-    return "crystals", spec.loader == "crafted726"
 
 
 def cache_key(spec: DatasetSpec, featurizer) -> str:
@@ -161,15 +163,14 @@ def _fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _build(spec: DatasetSpec, featurizer, folder: Path, workers: int | None, progress: bool) -> None:
+def _build(spec: DatasetSpec, featurizer: Featurizer, folder: Path, workers: int | None, progress: bool, size: int) -> None:
     records = spec.read()
     if len(set(records.ids)) != len(records.ids):
         seen = set()
         duplicate = next(i for i in records.ids if i in seen or seen.add(i))
         raise DatasetSpecError(f"{spec.name}: record ids must be unique, {duplicate!r} repeats")
-    parts = folder / "parts"
+    parts = folder / f"parts-{size}"  # chunks of another size, from a build interrupted before, are not reused
     parts.mkdir(parents=True, exist_ok=True)
-    size = CHUNK_SIZE[records.kind]
     chunks = [(k, start, min(start + size, len(records))) for k, start in enumerate(range(0, len(records), size))]
     todo = [c for c in chunks if not (parts / f"{c[0]:06d}.pt").exists()]
     workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
@@ -207,20 +208,8 @@ def _build(spec: DatasetSpec, featurizer, folder: Path, workers: int | None, pro
     _write_report(folder / "rejects.csv", rejects, records.excluded)
     _atomic_save({"data": _pack_strings(graphs.data.to_dict()), "slices": graphs.slices}, folder / "graphs.pt")
     (folder / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
-    shutil.rmtree(parts)
-
-
-def infer_task(declared: str | None, y: np.ndarray) -> str:
-    """The card's task, adjusted to the number of targets chosen; guessed from the labels without a card."""
-    single = y.shape[1] == 1
-    if declared in ("regression", "multiregression") or declared is None and not _binary(y):
-        return "regression" if single else "multiregression"
-    return "binary" if single else "multilabel"
-
-
-def _binary(y: np.ndarray) -> bool:
-    observed = y[~np.isnan(y)]
-    return bool(len(observed)) and bool(np.isin(observed, (0.0, 1.0)).all())
+    for leftover in folder.glob("parts-*"):
+        shutil.rmtree(leftover)
 
 
 def _featurize_chunk(featurizer, inputs: list, ids: list[str], y: np.ndarray, out: Path) -> int:
@@ -259,7 +248,7 @@ def dataset_from_inputs(inputs: list, y: np.ndarray, featurizer, ids: list[str] 
     meta = {"name": name, "task": infer_task(task, y), "targets": targets, "units": {t: "" for t in targets},
             "featurizer": featurizer.config(), "rejects": [[e.input_id, e.reason] for e in rejects], "excluded": [],
             "source": {"loader": "memory"}}
-    return GraphDataset(graphs, meta, transform=featurizer.expand)
+    return GraphDataset(graphs, meta, featurizer)
 
 
 def _collated(piece: dict) -> Collated:
@@ -283,9 +272,8 @@ def _unpack_strings(store: dict) -> dict:
 
 
 def _atomic_save(obj, path: Path) -> None:
-    temporary = path.with_suffix(".tmp")
-    torch.save(obj, temporary)
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        torch.save(obj, temporary)
 
 
 def _write_report(path: Path, rejects: list, excluded: list) -> None:
@@ -301,4 +289,4 @@ def _read(folder: Path, featurizer) -> GraphDataset:
     stored["data"] = _unpack_strings(stored["data"])
     meta = json.loads((folder / "meta.json").read_text())
     meta["cache_dir"] = str(folder)
-    return GraphDataset(_collated(stored), meta, transform=featurizer.expand)
+    return GraphDataset(_collated(stored), meta, featurizer)

@@ -7,15 +7,13 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-KINDS = ("molecules", "crystals")
-TASKS = ("multilabel", "binary", "regression", "multiregression")
+from molgnn.errors import ConfigError, UnknownNameError
+from molgnn.featurize.base import KINDS
+from molgnn.tasks import TASKS
 
 
-class UnknownDatasetError(KeyError):
+class UnknownDatasetError(UnknownNameError):
     """A dataset name that is not registered; the message lists the registered names."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -35,9 +33,9 @@ class DatasetCard:
 
     def __post_init__(self):
         if self.kind not in KINDS or self.task not in TASKS:
-            raise ValueError(f"card {self.name}: kind must be one of {KINDS} and task one of {TASKS}")
+            raise ConfigError(f"card {self.name}: kind must be one of {KINDS} and task one of {TASKS}")
         if "type" not in self.loader or "path" not in self.loader:
-            raise ValueError(f"card {self.name}: [loader] needs type and path")
+            raise ConfigError(f"card {self.name}: [loader] needs type and path")
 
 
 def _cards_folder():
@@ -65,5 +63,5 @@ def get_card(name: str) -> DatasetCard:
     known = set(DatasetCard.__dataclass_fields__)
     unknown = set(raw) - known
     if unknown:
-        raise ValueError(f"card {name}: unknown keys {sorted(unknown)}")
+        raise ConfigError(f"card {name}: unknown keys {sorted(unknown)}")
     return DatasetCard(**raw)

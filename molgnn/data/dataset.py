@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch_geometric.data import InMemoryDataset
 
+from molgnn.featurize.base import Featurizer
 from molgnn.featurize.collated import Collated
+from molgnn.tasks import is_classification
 
 
 class GraphDataset(InMemoryDataset):
@@ -15,13 +15,15 @@ class GraphDataset(InMemoryDataset):
 
     Built and cached by ``molgnn.data.load_dataset``; ``meta`` holds the dataset's description:
     ``name``, ``task``, ``targets``, ``units``, ``featurizer`` (its config), ``rejects`` and
-    ``excluded`` (lists of ``[id, reason]``), ``cache_dir``.
+    ``excluded`` (lists of ``[id, reason]``), ``cache_dir``. The graphs are stored compact and
+    ``featurizer.expand`` (the dataset's transform) expands them on access.
     """
 
-    def __init__(self, graphs: Collated, meta: dict, transform: Callable | None = None):
-        super().__init__(None, transform=transform)
+    def __init__(self, graphs: Collated, meta: dict, featurizer: Featurizer):
+        super().__init__(None, transform=featurizer.expand)
         self.data, self.slices = graphs.data, graphs.slices
         self.meta = meta
+        self.featurizer = featurizer
 
     def _positions(self) -> list[int]:
         """Positions in the stored graphs of this dataset's items (a view ``dataset[idx]`` holds a subset)."""
@@ -38,7 +40,8 @@ class GraphDataset(InMemoryDataset):
 
     @property
     def kind(self) -> str:
-        return "molecules" if self.meta["featurizer"]["type"] == "MoleculeFeaturizer" else "crystals"
+        """``"molecules"`` or ``"crystals"``: the kind of the dataset's featurizer."""
+        return self.featurizer.kind
 
     @property
     def targets(self) -> list[str]:
@@ -81,7 +84,7 @@ class GraphDataset(InMemoryDataset):
             "mean_edges": round(float(self.slices["edge_index"][-1]) / max(len(self), 1), 2),
             "cache_dir": self.meta.get("cache_dir"),
         }
-        if self.task in ("multilabel", "binary") and y.numel():
+        if is_classification(self.task) and y.numel():
             summary["positive_fraction"] = round(float(y[observed].mean()), 4)
         return summary
 

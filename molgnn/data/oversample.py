@@ -20,10 +20,10 @@ import numpy as np
 import torch
 
 from molgnn.data.dataset import GraphDataset
+from molgnn.errors import ConfigError
 from molgnn.featurize.collated import Collated
-from molgnn.imbalance import MLSMOTE, ImbalanceReport, Oversampler, SyntheticSamples
-
-CLASSIFICATION_TASKS = ("multilabel", "binary")
+from molgnn.imbalance import ImbalanceReport, Oversampler, SyntheticSamples
+from molgnn.tasks import is_classification
 
 
 @dataclass
@@ -59,18 +59,18 @@ class OversampledSet:
 def fingerprints(dataset: GraphDataset) -> np.ndarray:
     """The stored fingerprints of ``dataset``'s graphs, ``[n, bits]``; a clear error without them."""
     if "fp" not in dataset._data:
-        raise ValueError(f"dataset {dataset.meta['name']!r} has no fingerprints: featurize it with fingerprint_bits > 0 "
-                         f"(MLSMOTE finds neighbours by Tanimoto similarity of fingerprints)")
+        raise ConfigError(f"dataset {dataset.meta['name']!r} has no fingerprints: featurize it with fingerprint_bits > 0 "
+                         f"(the oversampler finds neighbours by Tanimoto similarity of fingerprints)")
     return dataset._data.fp[torch.as_tensor(list(dataset.indices()), dtype=torch.long)].numpy()
 
 
 def oversample_dataset(train_set: GraphDataset, oversampler: Oversampler) -> OversampledSet:
     """``train_set`` followed by the samples ``oversampler`` adds to it (see the module docstring)."""
-    if train_set.task not in CLASSIFICATION_TASKS:
-        raise ValueError(f"oversampling needs class labels, but dataset {train_set.meta['name']!r} is a "
+    if not is_classification(train_set.task):
+        raise ConfigError(f"oversampling needs class labels, but dataset {train_set.meta['name']!r} is a "
                          f"{train_set.task} task")
     Y = train_set.labels.numpy().astype(float)
-    features = fingerprints(train_set) if isinstance(oversampler, MLSMOTE) else None
+    features = fingerprints(train_set) if "fingerprint" in oversampler.requires else None
     added = oversampler.resample(Y, features)
     n = len(train_set)
     before = ImbalanceReport.from_labels(Y, train_set.targets)
@@ -110,4 +110,4 @@ def _with_synthetic(train_set: GraphDataset, synthetic: SyntheticSamples, featur
     for graph in graphs[: len(positions)]:
         graph.fp = graph.fp.float()
     meta = {**train_set.meta, "name": f"{train_set.meta['name']}+mlsmote"}
-    return GraphDataset(Collated.from_graphs(graphs), meta, transform=train_set.transform)
+    return GraphDataset(Collated.from_graphs(graphs), meta, train_set.featurizer)

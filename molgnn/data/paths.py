@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from molgnn.errors import MolgnnError
+
 DATA_DIR_ENV = "MOLGNN_DATA_DIR"
 CACHE_DIR_ENV = "MOLGNN_CACHE_DIR"
 
 
-class DataDirError(FileNotFoundError):
+class DataDirError(MolgnnError, FileNotFoundError):
     """No data directory was given, or the one given does not exist."""
 
 

@@ -1,13 +1,18 @@
 """Loaders of raw files: each returns a ``RecordSet`` of ids, inputs and labels.
 
-Inputs are SMILES strings or CIF paths. Labels are a float array with NaN where a label is
+``LOADERS`` registers each loader with the kind of records it reads (SMILES strings for
+``"molecules"``, CIF paths for ``"crystals"``; the featurizer of that kind takes them), whether its
+CIFs carry partial charges, and the files whose sizes and times key the dataset cache: a new
+loader is a function and one entry there. Labels are a float array with NaN where a label is
 missing; a label cell that is present but not a number makes its record a reject (with the
 reason), it never crashes the load and never becomes a zero.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,9 +20,11 @@ import numpy as np
 import pandas as pd
 
 from molgnn.chem.errors import InvalidLabelError
+from molgnn.errors import MolgnnError
+from molgnn.featurize.base import CRYSTALS, MOLECULES
 
 
-class DatasetSpecError(ValueError):
+class DatasetSpecError(MolgnnError, ValueError):
     """A loader option or file layout that cannot be read (unknown column, pressure, folder)."""
 
 
@@ -29,13 +36,11 @@ class RecordSet:
     are bad records, excluded ones are removed on purpose (e.g. flagged upstream).
     """
 
-    kind: str
     ids: list[str]
     inputs: list
     y: np.ndarray  # [n, T] float, NaN = missing
     targets: list[str]
     units: dict[str, str]
-    has_charges: bool = False
     files: list[Path] = field(default_factory=list)
     rejects: list[tuple[str, str]] = field(default_factory=list)
     excluded: list[tuple[str, str]] = field(default_factory=list)
@@ -88,7 +93,7 @@ def smiles_csv(path: Path, smiles_column: str = "smiles", targets: list[str] | N
         raise DatasetSpecError(f"{path}: id column {id_column!r} has duplicates, e.g. {ids[int(np.argmax(duplicated))]!r}")
     y, rejects = _labels(frame, targets, ids)
     unit_map = units if isinstance(units, dict) else {t: units for t in targets}
-    records = RecordSet("molecules", ids, frame[smiles_column].tolist(), y, targets, unit_map, files=[Path(path)])
+    records = RecordSet(ids, frame[smiles_column].tolist(), y, targets, unit_map, files=[Path(path)])
     rejected = {record_id for record_id, _ in rejects}
     records = _keep(records, np.array([i for i, r in enumerate(ids) if r not in rejected], dtype=int))
     records.rejects = rejects
@@ -164,9 +169,8 @@ def crafted726(folder: Path, gas: str = "CO2", temperature: float = 298, pressur
     missing = [p for p in pressures if not any(math.isclose(p, g, rel_tol=1e-6) for g in grid)]
     if missing:
         raise DatasetSpecError(f"pressures {missing} bar are not on the isotherm grid {grid} bar")
-    records = RecordSet("crystals", names, [cif_dir / f"{n}.cif" for n in names], y, targets,
-                        {t: henry_units.get(t, units) for t in targets}, has_charges=True,
-                        files=[cif_dir, folder / "isotherms"])
+    records = RecordSet(names, [cif_dir / f"{n}.cif" for n in names], y, targets,
+                        {t: henry_units.get(t, units) for t in targets}, files=[cif_dir, folder / "isotherms"])
     keep = np.ones(len(names), dtype=bool)
     rejected = {r for r, _ in rejects}
     keep[[i for i, n in enumerate(names) if n in rejected]] = False
@@ -206,7 +210,7 @@ def hmof100(folder: Path, pressures: list[float] = (0.01, 0.05, 0.1, 0.5, 2.5), 
         for name, value in zip(frame["name"], frame["uptake"]):
             if name in row:
                 y[row[name], -1] = henry_coefficient(np.array([0.01]), np.array([float(value)]), henry)
-    return RecordSet("crystals", names, [folder / "cif" / f"{n}.cif" for n in names], y, targets,
+    return RecordSet(names, [folder / "cif" / f"{n}.cif" for n in names], y, targets,
                      {t: henry_units.get(t, units) for t in targets}, files=[folder])
 
 
@@ -220,7 +224,7 @@ def cgcnn_folder(folder: Path, units: str = "") -> RecordSet:
     ids = frame["id"].str.strip().tolist()
     targets = list(frame.columns[1:])
     y, rejects = _labels(frame, targets, ids)
-    records = RecordSet("crystals", ids, [folder / f"{i}.cif" for i in ids], y, targets,
+    records = RecordSet(ids, [folder / f"{i}.cif" for i in ids], y, targets,
                         {t: units for t in targets}, files=[folder])
     rejected = {r for r, _ in rejects}
     records = _keep(records, np.array([i for i, r in enumerate(ids) if r not in rejected], dtype=int))
@@ -228,4 +232,36 @@ def cgcnn_folder(folder: Path, units: str = "") -> RecordSet:
     return records
 
 
-LOADERS = {"smiles_csv": smiles_csv, "crafted726": crafted726, "hmof100": hmof100, "cgcnn_folder": cgcnn_folder}
+def _the_path(path: Path, options: dict) -> list[Path]:
+    return [path]
+
+
+def _crafted726_sources(folder: Path, options: dict) -> list[Path]:
+    return [folder / "cif" / options.get("charges", "DDEC"), folder / "isotherms", folder / "structurally_inconsistent_MOFs.txt"]
+
+
+@dataclass(frozen=True)
+class Loader:
+    """A registered loader: ``read(path, **options) -> RecordSet`` and what it reads.
+
+    ``kind``: the records' kind (``molgnn.featurize.base.KINDS``), which picks the featurizer.
+    ``charges_in_files``: its CIFs carry partial charges (read by default, ``charges="cif"``).
+    ``sources(path, options)``: the files and folders it reads, whose sizes and times key the cache.
+    """
+
+    read: Callable[..., RecordSet]
+    kind: str
+    charges_in_files: bool = False
+    sources: Callable[[Path, dict], list[Path]] = _the_path
+
+    def options(self) -> set[str]:
+        """The options ``read`` takes (its keyword arguments besides the path)."""
+        return set(inspect.signature(self.read).parameters) - {"path", "folder"}
+
+
+LOADERS = {
+    "smiles_csv": Loader(smiles_csv, MOLECULES),
+    "crafted726": Loader(crafted726, CRYSTALS, charges_in_files=True, sources=_crafted726_sources),
+    "hmof100": Loader(hmof100, CRYSTALS),
+    "cgcnn_folder": Loader(cgcnn_folder, CRYSTALS),
+}

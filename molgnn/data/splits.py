@@ -16,6 +16,8 @@ import numpy as np
 
 from molgnn.chem.errors import InvalidSmilesError
 from molgnn.chem.scaffold import murcko_scaffold
+from molgnn.errors import ConfigError, DataError
+from molgnn.tasks import check_class_labels
 
 SET_NAMES = ("train", "val", "test")
 SPLIT_METHODS = ("random", "scaffold", "stratified")
@@ -41,19 +43,19 @@ class Split:
         for name in SET_NAMES:
             positions = np.asarray(getattr(self, name))
             if positions.ndim != 1 or (positions.size and not np.issubdtype(positions.dtype, np.integer)):
-                raise ValueError(f"split set {name!r} must be a 1-D array of integer positions")
+                raise DataError(f"split set {name!r} must be a 1-D array of integer positions")
             setattr(self, name, positions.astype(np.int64))
         self.fractions = _check_fractions(self.fractions)
         self.seed = int(self.seed)
         everything = np.concatenate([self.train, self.val, self.test])
         if everything.size and everything.min() < 0:
-            raise ValueError(f"split positions must be >= 0, got {everything.min()}")
+            raise DataError(f"split positions must be >= 0, got {everything.min()}")
         counts = np.bincount(everything, minlength=everything.size)
         if (counts > 1).any():
-            raise ValueError(f"split sets overlap or repeat positions: {_preview(np.flatnonzero(counts > 1).tolist())}")
+            raise DataError(f"split sets overlap or repeat positions: {_preview(np.flatnonzero(counts > 1).tolist())}")
         if (counts[: everything.size] == 0).any():
             missing = np.flatnonzero(counts[: everything.size] == 0).tolist()
-            raise ValueError(f"split does not cover positions 0..{everything.size - 1}: missing {_preview(missing)}")
+            raise DataError(f"split does not cover positions 0..{everything.size - 1}: missing {_preview(missing)}")
 
     @property
     def n(self) -> int:
@@ -63,7 +65,7 @@ class Split:
     def to_dict(self, ids: Sequence) -> dict:
         """A JSON-ready description naming records by id (as strings), in the order of each set."""
         if len(ids) != self.n:
-            raise ValueError(f"{len(ids)} ids given for a split of {self.n} records")
+            raise DataError(f"{len(ids)} ids given for a split of {self.n} records")
         names = [str(i) for i in ids]
         sets = {name: [names[i] for i in getattr(self, name)] for name in SET_NAMES}
         return {"method": self.method, "seed": self.seed, "fractions": list(self.fractions), **sets}
@@ -73,26 +75,26 @@ class Split:
         """Restore a split written by ``to_dict`` against the dataset whose record ids are ``ids``.
 
         Raises:
-            ValueError: naming the ids when the split names ids the dataset does not have, names an
+            DataError: naming the ids when the split names ids the dataset does not have, names an
                 id twice, or leaves some of the dataset's ids out; or when a key is missing.
         """
         missing_keys = [key for key in ("method", "seed", "fractions", *SET_NAMES) if key not in description]
         if missing_keys:
-            raise ValueError(f"split description lacks {', '.join(missing_keys)}")
+            raise DataError(f"split description lacks {', '.join(missing_keys)}")
         position_of = {str(i): k for k, i in enumerate(ids)}
         if len(position_of) != len(ids):
             repeated = [i for i, count in Counter(map(str, ids)).items() if count > 1]
-            raise ValueError(f"dataset ids are not unique, cannot restore a split: {_preview(repeated)}")
+            raise DataError(f"dataset ids are not unique, cannot restore a split: {_preview(repeated)}")
         split_ids = [str(i) for name in SET_NAMES for i in description[name]]
         unknown = [i for i in split_ids if i not in position_of]
         if unknown:
-            raise ValueError(f"{len(unknown)} ids of the split are not in the dataset: {_preview(unknown)}")
+            raise DataError(f"{len(unknown)} ids of the split are not in the dataset: {_preview(unknown)}")
         repeated = [i for i, count in Counter(split_ids).items() if count > 1]
         if repeated:
-            raise ValueError(f"ids appear more than once in the split: {_preview(repeated)}")
+            raise DataError(f"ids appear more than once in the split: {_preview(repeated)}")
         left_out = sorted(set(position_of) - set(split_ids), key=position_of.__getitem__)
         if left_out:
-            raise ValueError(f"{len(left_out)} dataset ids are in no split set: {_preview(left_out)}")
+            raise DataError(f"{len(left_out)} dataset ids are in no split set: {_preview(left_out)}")
         sets = {name: np.array([position_of[str(i)] for i in description[name]], dtype=np.int64) for name in SET_NAMES}
         return cls(**sets, method=str(description["method"]), seed=int(description["seed"]),
                    fractions=tuple(description["fractions"]))
@@ -106,15 +108,15 @@ def make_split(method: str, n: int, *, smiles: Sequence[str] | None = None, y: n
         return random_split(n, fractions, seed)
     if method == "scaffold":
         if smiles is None:
-            raise ValueError("a scaffold split needs the SMILES of the records (smiles=...)")
+            raise ConfigError("a scaffold split needs the SMILES of the records (smiles=...)")
         _check_length("smiles", len(smiles), n)
         return scaffold_split(list(smiles), fractions, seed)
     if method == "stratified":
         if y is None:
-            raise ValueError("a stratified split needs the labels of the records (y=...)")
+            raise ConfigError("a stratified split needs the labels of the records (y=...)")
         _check_length("y", len(y), n)
         return multilabel_stratified_split(y, fractions, seed)
-    raise ValueError(f"unknown split method {method!r}; choose one of {', '.join(SPLIT_METHODS)}")
+    raise ConfigError(f"unknown split method {method!r}; choose one of {', '.join(SPLIT_METHODS)}")
 
 
 def random_split(n: int, fractions: Sequence[float] = DEFAULT_FRACTIONS, seed: int = 0) -> Split:
@@ -138,7 +140,7 @@ def scaffold_split(smiles: Sequence[str], fractions: Sequence[float] = DEFAULT_F
     seed has no effect. A SMILES that does not parse forms a group of its own.
 
     Raises:
-        ValueError: when there are at least three records but fewer scaffold groups than sets
+        DataError: when there are at least three records but fewer scaffold groups than sets
             to fill (e.g. all molecules acyclic): no scaffold split exists.
     """
     fractions = _check_fractions(fractions)
@@ -182,7 +184,7 @@ def _fill_empty_sets(placed: list[list[list[int]]], fractions: tuple[float, ...]
     if n < 3 or all(placed[k] for k in wanted):
         return
     if n_groups < len(wanted):
-        raise ValueError(f"a scaffold split of {n} molecules needs at least {len(wanted)} scaffold groups, found {n_groups} "
+        raise DataError(f"a scaffold split of {n} molecules needs at least {len(wanted)} scaffold groups, found {n_groups} "
                          "(acyclic molecules share the empty scaffold); use a random split instead")
     for k in wanted:
         if not placed[k]:
@@ -208,19 +210,15 @@ def multilabel_stratified_split(y: np.ndarray, fractions: Sequence[float] = DEFA
     unknown as a negative (toxcast is 71% missing).
 
     Raises:
-        ValueError: when ``y`` holds values other than 0, 1 and NaN, naming the label column.
+        DataError: when ``y`` holds values other than 0, 1 and NaN, naming the label column.
     """
     fractions = _check_fractions(fractions)
     y = np.asarray(y, dtype=float)
     if y.ndim == 1:
         y = y[:, None]
     if y.ndim != 2:
-        raise ValueError(f"labels must be a [n, T] array, got shape {y.shape}")
-    observed = ~np.isnan(y)
-    not_binary = (observed & (y != 0) & (y != 1)).any(axis=0)
-    if not_binary.any():
-        column = int(np.flatnonzero(not_binary)[0])
-        raise ValueError(f"a stratified split needs binary labels (0, 1 or NaN); label column {column} has other values")
+        raise DataError(f"labels must be a [n, T] array, got shape {y.shape}")
+    check_class_labels(y, "a stratified split")
     n = len(y)
     rng = np.random.default_rng(seed)
     room = _set_sizes(n, fractions)  # records each set still takes
@@ -264,7 +262,7 @@ def _choose_set(wanted: np.ndarray, room: np.ndarray, rng: np.random.Generator) 
 def _check_fractions(fractions: Sequence[float]) -> tuple[float, float, float]:
     values = tuple(float(f) for f in fractions)
     if len(values) != 3 or min(values) < 0 or values[0] <= 0 or abs(sum(values) - 1) > 1e-6:
-        raise ValueError(f"fractions must be three non-negative numbers (train > 0) summing to 1, got {tuple(fractions)}")
+        raise ConfigError(f"fractions must be three non-negative numbers (train > 0) summing to 1, got {tuple(fractions)}")
     return values
 
 
@@ -272,7 +270,7 @@ def _set_sizes(n: int, fractions: tuple[float, float, float]) -> np.ndarray:
     """Set sizes within one of ``fractions * n`` (largest remainders), no set with a positive
     fraction left empty when ``n`` allows it."""
     if n < 0:
-        raise ValueError(f"cannot split {n} records")
+        raise ConfigError(f"cannot split {n} records")
     share = np.asarray(fractions) * n
     sizes = np.floor(share).astype(np.int64)
     by_remainder = np.argsort(-(share - sizes), kind="stable")
@@ -287,7 +285,7 @@ def _set_sizes(n: int, fractions: tuple[float, float, float]) -> np.ndarray:
 
 def _check_length(name: str, length: int, n: int) -> None:
     if length != n:
-        raise ValueError(f"{name} has {length} records, expected n={n}")
+        raise DataError(f"{name} has {length} records, expected n={n}")
 
 
 def _preview(items: list, limit: int = 5) -> str:

@@ -45,6 +45,7 @@ from torch.distributed.algorithms.model_averaging.hierarchical_model_averager im
 from torch.nn.parallel import DistributedDataParallel
 
 from molgnn.distributed.learners import Learners
+from molgnn.errors import ConfigError
 
 
 def float_buffers(model: nn.Module) -> list[torch.Tensor]:
@@ -186,10 +187,10 @@ class HierarchicalAveraging(Synchronizer):
     def __init__(self, learners: Learners, period: int, group_size: int, rounds: int):
         super().__init__(learners)
         if not 1 <= group_size < learners.size or learners.size % group_size:
-            raise ValueError(f"hier needs a group_size that divides the number of learners and is smaller: "
+            raise ConfigError(f"hier needs a group_size that divides the number of learners and is smaller: "
                              f"group_size={group_size}, learners={learners.size}")
         if rounds < 2:
-            raise ValueError(f"hier needs global_every >= 2 (with 1 it is kavg), got {rounds}")
+            raise ConfigError(f"hier needs global_every >= 2 (with 1 it is kavg), got {rounds}")
         self.period, self.global_period = period, period * rounds
         self.averager = HierarchicalModelAverager(OrderedDict([(period, group_size), (self.global_period, learners.size)]),
                                                   warmup_steps=0)
@@ -225,4 +226,4 @@ def make_synchronizer(mode: str, learners: Learners, average_every: int = 4, blo
         return BlockMomentum(learners, average_every, block_momentum)
     if mode == "hier":
         return HierarchicalAveraging(learners, average_every, group_size, global_every)
-    raise ValueError(f"unknown distributed mode {mode!r}: one of ddp, kavg, mavg, hier")
+    raise ConfigError(f"unknown distributed mode {mode!r}: one of ddp, kavg, mavg, hier")

@@ -1,7 +1,7 @@
 """The learners of a run: this process's rank among them, its device, and the main learner's role.
 
-``torchrun`` starts the processes and sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``,
-``MASTER_ADDR`` and ``MASTER_PORT``; ``join`` builds the process group from them (NCCL when the
+``torchrun`` starts the processes and describes them in the environment
+(``molgnn.distributed.environment``); ``join`` builds the process group from it (NCCL when the
 process has a GPU, gloo otherwise). Only the main learner (rank 0) touches the run folder: it
 reads checkpoints and hands them to the others over the process group. (The run folder should
 still be on a file system that every node sees: after an elastic restart, rank 0 may be on
@@ -18,11 +18,13 @@ from typing import TypeVar
 import torch
 import torch.distributed as dist
 
+from molgnn.distributed.environment import TORCHRUN_VARIABLES, default_device, torchrun_environment
+from molgnn.errors import MolgnnError
+
 T = TypeVar("T")
-TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 
-class LaunchError(RuntimeError):
+class LaunchError(MolgnnError, RuntimeError):
     """A distributed mode outside ``torchrun``, or ``torchrun`` without a distributed mode."""
 
 
@@ -71,10 +73,6 @@ class Learners:
         return tensor.tolist()
 
 
-def launched_by_torchrun() -> bool:
-    return all(name in os.environ for name in TORCHRUN_VARIABLES)
-
-
 def backend() -> str:
     """``nccl`` when this process drives a GPU, ``gloo`` otherwise."""
     return "nccl" if torch.cuda.is_available() and dist.is_nccl_available() else "gloo"
@@ -87,27 +85,22 @@ def join(mode: str, device: str | torch.device | None = None) -> Learners:
     single-process run on ``device``. A distributed mode needs ``torchrun``; several processes
     without a distributed mode would all write the same run folder, so both are refused.
     """
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    job = torchrun_environment()
     if mode == "none":
-        if launched_by_torchrun() and world > 1:
-            raise LaunchError(f"torchrun started {world} processes but the training config has distributed='none': "
+        if job.launched and job.world_size > 1:
+            raise LaunchError(f"torchrun started {job.world_size} processes but the training config has distributed='none': "
                               "choose ddp, kavg, mavg or hier (molgnn train --distributed ...)")
-        if device is None:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        return Learners.single(torch.device(device))
-    if not launched_by_torchrun():
+        return Learners.single(torch.device(device) if device is not None else default_device())
+    if not job.launched:
         raise LaunchError(f"distributed={mode!r} needs the processes and variables that torchrun sets up "
                           f"({', '.join(TORCHRUN_VARIABLES)}); launch with torchrun --nproc-per-node N -m molgnn train ...")
-    local_rank = int(os.environ["LOCAL_RANK"])
-    if torch.cuda.is_available():
-        torch.cuda.set_device(local_rank)
-        device = torch.device("cuda", local_rank)
-    else:
-        device = torch.device("cpu")
+    device = default_device()
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
     if not dist.is_initialized():
         store = _attempt_store()
         dist.init_process_group(backend(), device_id=device if device.type == "cuda" else None, store=store,
-                                rank=int(os.environ["RANK"]) if store else -1, world_size=world if store else -1)
+                                rank=job.rank if store else -1, world_size=job.world_size if store else -1)
     return Learners(dist.get_rank(), dist.get_world_size(), device, True)
 
 

@@ -1,6 +1,6 @@
 """Which graphs each learner trains and validates on, and the validation predictions put back together.
 
-Training uses ``DistributedSampler``: every epoch one permutation seeded by ``(seed, epoch)``
+Training uses ``DistributedSampler``: every epoch one permutation seeded by the epoch's seed
 only, so it is the same whatever the number of learners, and learner r takes positions
 r, r + P, r + 2P, ... of it. Step t of the learners together covers the same graphs as step t of
 one process with the global batch. ``DistributedSampler`` pads the permutation with its first
@@ -20,10 +20,10 @@ from torch.utils.data.distributed import DistributedSampler
 from molgnn.distributed.learners import Learners
 
 
-def training_indices(size: int, learners: Learners, seed: int, epoch: int) -> list[int]:
-    """This learner's graphs for ``epoch``, in the order it trains on them."""
+def training_indices(size: int, learners: Learners, seed: int) -> list[int]:
+    """This learner's graphs for the epoch seeded with ``seed`` (``molgnn.train.trainer.epoch_seed``), in the
+    order it trains on them."""
     sampler = DistributedSampler(range(size), num_replicas=learners.size, rank=learners.rank, shuffle=True, seed=seed)
-    sampler.set_epoch(epoch)
     return list(sampler)
 
 

@@ -1,5 +1,8 @@
 """Featurizers: small configurable dataclasses that turn one parsed input into one graph.
 
+Every featurizer keeps the contract of ``base.Featurizer`` (kind, ``featurize_many``, config,
+chunk size, the optional parts its graphs carry); ``registry`` finds one by config, kind or record.
+
 Graph schema (``torch_geometric.data.Data``), shared by every featurizer:
 
 =============  ==================  =====================================================

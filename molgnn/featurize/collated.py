@@ -14,6 +14,8 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.data.collate import collate
 
+from molgnn.errors import DataError
+
 
 @dataclass
 class Collated:
@@ -58,7 +60,7 @@ class Collated:
     def only(self) -> Data:
         """The one graph of a ``Collated`` of length 1, without slicing (fast path of single calls)."""
         if len(self) != 1:
-            raise ValueError(f"only() needs exactly one graph, this holds {len(self)}")
+            raise DataError(f"only() needs exactly one graph, this holds {len(self)}")
         out = copy.copy(self.data)
         for key, value in self.data.items():
             if isinstance(value, list):

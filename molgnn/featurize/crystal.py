@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -24,9 +23,11 @@ from torch_geometric.data import Data
 
 from molgnn.chem import elements
 from molgnn.chem.charge_equilibration import EQeq
-from molgnn.chem.crystal import Crystal, crystal_from_structure, read_cif
+from molgnn.chem.crystal import Crystal, is_crystal_record, read_crystal
 from molgnn.chem.errors import InvalidInputError, IsolatedAtomError, MissingChargesError, OverlappingAtomsError, TooManyAtomsError
 from molgnn.chem.neighbors import periodic_neighbors
+from molgnn.errors import ConfigError
+from molgnn.featurize.base import CRYSTALS, Featurizer
 from molgnn.featurize.collated import Collated
 from molgnn.featurize.gaussian import GaussianExpansion
 
@@ -35,8 +36,9 @@ ISOLATED_POLICIES = ("error", "keep")
 
 
 @dataclass(frozen=True)
-class CrystalFeaturizer:
-    """Turns a CIF file, a pymatgen ``Structure`` or a ``Crystal`` into a periodic graph.
+class CrystalFeaturizer(Featurizer):
+    """Turns a CIF file, a CIF held in memory (``CifText``), a pymatgen ``Structure`` or a ``Crystal``
+    into a periodic graph; the ``Featurizer`` of kind ``"crystals"``.
 
     Args:
         cutoff: neighbour search radius, Å.
@@ -65,13 +67,17 @@ class CrystalFeaturizer:
     isolated: str = "error"
     max_atoms: int = 5000
 
+    kind = CRYSTALS
+    chunk_size = 32
+    hints = {"charges": "featurize with charges='cif' or 'eqeq' (computed; e.g. molgnn train ... --charges eqeq)"}
+
     def __post_init__(self):
         if self.charges not in CHARGE_SCHEMES:
-            raise ValueError(f"charges must be one of {CHARGE_SCHEMES}, got {self.charges!r}")
+            raise ConfigError(f"charges must be one of {CHARGE_SCHEMES}, got {self.charges!r}")
         if self.isolated not in ISOLATED_POLICIES:
-            raise ValueError(f"isolated must be one of {ISOLATED_POLICIES}, got {self.isolated!r}")
+            raise ConfigError(f"isolated must be one of {ISOLATED_POLICIES}, got {self.isolated!r}")
         if not self.cutoff > 0 or self.max_neighbors < 1:
-            raise ValueError("cutoff must be > 0 and max_neighbors >= 1")
+            raise ConfigError("cutoff must be > 0 and max_neighbors >= 1")
 
     @cached_property
     def element_table(self) -> elements.ElementTable:
@@ -99,20 +105,47 @@ class CrystalFeaturizer:
     def num_edge_features(self) -> int:
         return len(self.gaussian.centers)
 
+    @property
+    def provides(self) -> frozenset[str]:
+        return frozenset() if self.charges == "none" else frozenset({"charges"})
+
+    @classmethod
+    def accepts(cls, record: object) -> bool:
+        return is_crystal_record(record)
+
+    @classmethod
+    def default(cls, charges_in_files: bool = False) -> CrystalFeaturizer:
+        return cls(charges="cif" if charges_in_files else "none")
+
     def config(self) -> dict:
         """The full configuration, JSON-ready; an ``atom_init.json`` also by its content hash."""
-        config = json.loads(json.dumps({"type": type(self).__name__, **asdict(self)}))
+        config = super().config()
         if self.element_features != "cgcnn":
             config["element_features_sha256"] = hashlib.sha256(Path(self.element_features).read_bytes()).hexdigest()
         return config
 
+    @classmethod
+    def from_config(cls, config: dict, base_dir: str | Path | None = None) -> CrystalFeaturizer:
+        """A relative ``element_features`` path (an ``atom_init.json`` stored in a run folder) is resolved
+        against ``base_dir``, and its content must match the saved hash."""
+        values = dict(config)
+        digest = values.pop("element_features_sha256", None)
+        if values.get("element_features", "cgcnn") != "cgcnn":
+            path = Path(values["element_features"])
+            if not path.is_absolute() and base_dir is not None:
+                path = Path(base_dir) / path
+            if digest and hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+                raise ConfigError(f"{path} differs from the atom_init.json the featurizer was configured with")
+            values["element_features"] = str(path)
+        return super().from_config(values, base_dir)
+
     def __call__(self, source, input_id: object = None) -> Data:
-        """Featurize one structure (CIF path, pymatgen ``Structure`` or ``Crystal``) to a full graph."""
+        """Featurize one structure (CIF path, ``CifText``, pymatgen ``Structure`` or ``Crystal``) to a full graph."""
         return self.expand(self.graph(source, input_id))
 
     def graph(self, source, input_id: object = None) -> Data:
         """The compact graph of one structure; raises ``InvalidInputError`` subclasses naming it."""
-        crystal = self._crystal(source, input_id)
+        crystal = read_crystal(source, input_id)
         input_id = crystal.id
         if len(crystal) > self.max_atoms:
             raise TooManyAtomsError(input_id, f"{len(crystal)} atoms, more than max_atoms={self.max_atoms}")
@@ -171,8 +204,20 @@ class CrystalFeaturizer:
         out.edge_attr = self.gaussian(data.edge_dist)
         return out
 
+    @classmethod
+    def read_many(cls, sources: Sequence, ids: Sequence[object]) -> tuple[list, list[InvalidInputError]]:
+        """The ``Crystal`` of each source (None where it cannot be read) and one error per unreadable source."""
+        crystals, rejects = [], []
+        for source, input_id in zip(sources, ids):
+            try:
+                crystals.append(read_crystal(source, input_id))
+            except InvalidInputError as error:
+                crystals.append(None)
+                rejects.append(error)
+        return crystals, rejects
+
     def featurize_many(self, sources: Sequence, ids: Sequence[object]) -> tuple[Collated, list[InvalidInputError]]:
-        """Compact graphs of many structures, collated, and one error per rejected structure."""
+        """Compact graphs of many structures (any crystal record, see ``graph``), collated, and one error per reject."""
         graphs, rejects = [], []
         for source, input_id in zip(sources, ids):
             try:
@@ -180,13 +225,3 @@ class CrystalFeaturizer:
             except InvalidInputError as error:
                 rejects.append(error)
         return Collated.from_graphs(graphs), rejects
-
-    @staticmethod
-    def _crystal(source, input_id: object) -> Crystal:
-        if isinstance(source, Crystal):
-            return source
-        if isinstance(source, (str, Path)):
-            return read_cif(source, input_id)
-        if hasattr(source, "lattice") and hasattr(source, "frac_coords"):
-            return crystal_from_structure(source, "structure" if input_id is None else input_id)
-        raise TypeError(f"cannot featurize a {type(source).__name__}; give a CIF path, a pymatgen Structure or a Crystal")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from molgnn.errors import ConfigError
+
 
 class GaussianExpansion:
     """``e_k(d) = exp(-(d - mu_k)^2 / step^2)`` for centres ``mu_k = start, start + step, ..., stop``.
@@ -13,7 +15,7 @@ class GaussianExpansion:
 
     def __init__(self, start: float, stop: float, step: float):
         if not step > 0 or not stop > start:
-            raise ValueError(f"need stop > start and step > 0, got {start}, {stop}, {step}")
+            raise ConfigError(f"need stop > start and step > 0, got {start}, {stop}, {step}")
         count = int(round((stop - start) / step)) + 1
         self.centers = torch.linspace(start, start + (count - 1) * step, count)
         self.step = step

@@ -10,9 +10,8 @@ fingerprint (``data.fp``, ``[1, bits]`` uint8) for hybrid graph + fingerprint mo
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -22,6 +21,7 @@ from torch_geometric.data import Data
 from molgnn.chem import molecule as chem
 from molgnn.chem.elements import symbol
 from molgnn.chem.errors import InvalidInputError
+from molgnn.featurize.base import MOLECULES, Featurizer
 from molgnn.featurize.collated import Collated
 from molgnn.featurize.onehot import Flag, OneHot, TableEncoder
 
@@ -32,8 +32,8 @@ DRUG_ELEMENTS = (1, 3, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 19, 20, 22, 24
 
 
 @dataclass(frozen=True)
-class MoleculeFeaturizer:
-    """Turns a SMILES string into a ``torch_geometric.data.Data`` graph.
+class MoleculeFeaturizer(Featurizer):
+    """Turns a SMILES string into a ``torch_geometric.data.Data`` graph; the ``Featurizer`` of kind ``"molecules"``.
 
     Args:
         elements: atomic numbers that get their own slot; others go to ``element=other``.
@@ -58,6 +58,11 @@ class MoleculeFeaturizer:
     gasteiger: bool = False
     fingerprint_bits: int = 0
     fingerprint_radius: int = 2
+
+    kind = MOLECULES
+    chunk_size = 2048
+    hints = {"charges": "featurize with gasteiger=True (molgnn train ... --gasteiger)",
+             "fingerprint": "featurize with fingerprint_bits > 0 (molgnn train ... --fingerprint-bits 2048)"}
 
     @cached_property
     def _atom_encoder(self) -> TableEncoder:
@@ -101,9 +106,17 @@ class MoleculeFeaturizer:
     def num_edge_features(self) -> int:
         return self._bond_encoder.width
 
-    def config(self) -> dict:
-        """The full configuration, JSON-ready; it keys dataset caches and goes into checkpoints."""
-        return json.loads(json.dumps({"type": type(self).__name__, **asdict(self)}))
+    @property
+    def provides(self) -> frozenset[str]:
+        return frozenset({"charges"} if self.gasteiger else set()) | frozenset({"fingerprint"} if self.fingerprint_bits else set())
+
+    def graph_dims(self) -> dict[str, int]:
+        """``node_dim``, ``edge_dim`` and, with a fingerprint, ``fp_dim``."""
+        return {**super().graph_dims(), **({"fp_dim": self.fingerprint_bits} if self.fingerprint_bits else {})}
+
+    @classmethod
+    def accepts(cls, record: object) -> bool:
+        return isinstance(record, str)
 
     def __call__(self, smiles: str, input_id: object = None) -> Data:
         """Featurize one SMILES; raises ``InvalidSmilesError`` naming ``input_id`` (or the SMILES)."""

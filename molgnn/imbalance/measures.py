@@ -19,19 +19,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from molgnn.errors import DataError
+from molgnn.tasks import check_class_labels
+
 
 def check_labels(Y: np.ndarray) -> np.ndarray:
     """``Y`` as a float ``[n, L]`` array after checking it holds only 0, 1 and NaN.
 
     Raises:
-        ValueError: for another shape, or naming the first label column with another value.
+        DataError: for another shape, or naming the first label column with another value.
     """
     Y = np.asarray(Y, dtype=float)
     if Y.ndim != 2:
-        raise ValueError(f"labels must be a [n, L] array, got shape {Y.shape}")
-    not_binary = (~np.isnan(Y) & (Y != 0) & (Y != 1)).any(axis=0)
-    if not_binary.any():
-        raise ValueError(f"labels must be 0, 1 or NaN (missing); label column {int(np.flatnonzero(not_binary)[0])} has other values")
+        raise DataError(f"labels must be a [n, L] array, got shape {Y.shape}")
+    check_class_labels(Y, "imbalance measures")
     return Y
 
 
@@ -130,7 +131,7 @@ class ImbalanceReport:
         Y = check_labels(Y)
         names = [f"label_{j}" for j in range(Y.shape[1])] if label_names is None else [str(name) for name in label_names]
         if len(names) != Y.shape[1]:
-            raise ValueError(f"{len(names)} label names given for {Y.shape[1]} label columns")
+            raise DataError(f"{len(names)} label names given for {Y.shape[1]} label columns")
         observed = ~np.isnan(Y)
         positives = positive_counts(Y)
         ratios = irlbl_from_counts(positives)

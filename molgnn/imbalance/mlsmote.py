@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from molgnn.errors import ConfigError, DataError
 from molgnn.imbalance.base import Oversampler
 from molgnn.imbalance.measures import check_labels, irlbl_from_counts, positive_counts
 
@@ -71,6 +72,8 @@ class MLSMOTE(Oversampler):
         label_rule: ``"ranking"``, ``"union"`` or ``"intersection"``.
     """
 
+    requires = frozenset({"fingerprint"})
+
     def __init__(self, budget: float = 0.25, seed: int = 0, k: int = 5, label_rule: str = "ranking") -> None:
         super().__init__(budget=budget, seed=seed)
         self.k = k
@@ -81,9 +84,9 @@ class MLSMOTE(Oversampler):
         Y = check_labels(Y_train)
         fingerprints = _check_fingerprints(features, len(Y))
         if self.label_rule not in LABEL_RULES:
-            raise ValueError(f"unknown label rule {self.label_rule!r}; choose one of {', '.join(LABEL_RULES)}")
+            raise ConfigError(f"unknown label rule {self.label_rule!r}; choose one of {', '.join(LABEL_RULES)}")
         if not (isinstance(self.k, int | np.integer) and self.k >= 1):
-            raise ValueError(f"k must be a positive number of neighbours, got {self.k!r}")
+            raise ConfigError(f"k must be a positive number of neighbours, got {self.k!r}")
         rng = np.random.default_rng(self.seed)
         picks = self._pick_seeds(Y, rng)
         nearest = _nearest_in_bags(fingerprints, Y, picks, self.k)
@@ -117,12 +120,12 @@ class MLSMOTE(Oversampler):
 
 def _check_fingerprints(features: np.ndarray | None, n: int) -> sparse.csr_matrix:
     if features is None:
-        raise ValueError("MLSMOTE needs the fingerprints of the training set (features=[n, bits] of 0/1)")
+        raise DataError("MLSMOTE needs the fingerprints of the training set (features=[n, bits] of 0/1)")
     features = np.asarray(features)
     if features.ndim != 2 or len(features) != n:
-        raise ValueError(f"fingerprints must be a [n={n}, bits] array, got shape {features.shape}")
+        raise DataError(f"fingerprints must be a [n={n}, bits] array, got shape {features.shape}")
     if not ((features == 0) | (features == 1)).all():
-        raise ValueError("fingerprints must be bit vectors (0/1) for the Tanimoto distance")
+        raise DataError("fingerprints must be bit vectors (0/1) for the Tanimoto distance")
     return sparse.csr_matrix(features, dtype=np.float32)  # a few % of bits are on: sparse products are ~50x faster
 
 

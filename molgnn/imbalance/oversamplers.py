@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+from molgnn.errors import UnknownNameError
 from molgnn.imbalance.base import NoOversampler, Oversampler
 from molgnn.imbalance.cooccurrence import CoOccurrenceOversampler
 from molgnn.imbalance.mlros import MLROS
@@ -34,11 +35,8 @@ OVERSAMPLERS: dict[str, type[Oversampler]] = {
 }
 
 
-class UnknownOversamplerError(KeyError):
+class UnknownOversamplerError(UnknownNameError):
     """An oversampler name that is not registered; the message lists the registered names."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 def make_oversampler(name: str, **kwargs) -> Oversampler:

@@ -1,5 +1,5 @@
-"""Whole models assembled from ``molgnn.nn`` layers, and the registry that names them."""
+"""Whole models assembled from ``molgnn.nn`` layers, and the registry of model specs that names them."""
 
-from molgnn.models.registry import MODELS, build_model
+from molgnn.models.registry import MODELS, ModelSpec, build_model, model_spec
 
-__all__ = ["MODELS", "build_model"]
+__all__ = ["MODELS", "ModelSpec", "build_model", "model_spec"]

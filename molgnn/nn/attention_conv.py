@@ -7,6 +7,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import GATv2Conv
 
+from molgnn.errors import ConfigError
+
 
 class NeighborAttentionConv(nn.Module):
     r"""GATv2 attention with edge features (Brody, Alon & Yahav, ICLR 2022), residual and batch norm.
@@ -30,7 +32,7 @@ class NeighborAttentionConv(nn.Module):
     def __init__(self, channels: int, edge_dim: int, heads: int = 4, dropout: float = 0.0):
         super().__init__()
         if channels % heads:
-            raise ValueError(f"channels ({channels}) must be divisible by heads ({heads})")
+            raise ConfigError(f"channels ({channels}) must be divisible by heads ({heads})")
         self.channels, self.edge_dim, self.heads = channels, edge_dim, heads
         self.attention = GATv2Conv(channels, channels // heads, heads=heads, edge_dim=edge_dim,
                                    add_self_loops=False, dropout=dropout)

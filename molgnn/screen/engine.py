@@ -1,4 +1,8 @@
-"""``screen``: stream a library through featurization workers into batched inference, chunk by chunk.
+"""``screen`` and ``predict``: stream records through featurization workers into batched inference, chunk by chunk.
+
+The one prediction engine: ``screen`` writes a whole library's table to disk (resumable, sharded
+under ``torchrun``), ``predict`` builds the same table in memory for a list of records or a small
+library (``molgnn predict``, ``GNNEstimator.predict``), in this process unless given workers.
 
 The main process reads the library as a stream, cuts its shard into chunks, hands each chunk to a
 pool of worker processes (featurization and collation, one torch thread each) with a bounded
@@ -14,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,19 +28,20 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from molgnn.chem import errors
-from molgnn.chem.crystal import parse_cif_text, read_cif
+from molgnn.atomic import atomic_write_text
+from molgnn.distributed.environment import default_device, torchrun_environment
+from molgnn.errors import MolgnnError
 from molgnn.screen import store
 from molgnn.screen.ensemble import Ensemble, load_ensemble
-from molgnn.screen.library import CRYSTALS, Library, open_library
+from molgnn.screen.library import Library, open_library
 from molgnn.screen.rank import top_candidates
 from molgnn.screen.worker import ChunkResult, featurize_chunk, init_worker, load_batches
+from molgnn.train.checkpoint import Run
 
-CHUNK_SIZE = {"molecules": 2048, "crystals": 32}
 CHARGE_PROBES = 5  # records read to decide whether a library's CIFs carry partial charges
 
 
-class ScreenError(ValueError):
+class ScreenError(MolgnnError, ValueError):
     """A screen that cannot run: library and models do not fit, or charges are missing."""
 
 
@@ -48,10 +53,7 @@ class ScreenResult:
     summary: dict
 
     def table(self, columns: list[str] | None = None) -> pd.DataFrame:
-        if self.path.suffix.lower() == ".csv":
-            return pd.read_csv(self.path, usecols=columns, keep_default_na=False, na_values=[""],
-                               dtype={"id": str, "source": str, "reason": str})
-        return pd.read_parquet(self.path, columns=columns)
+        return store.read_table(self.path, columns)
 
     def top(self, k: int = 100, sort: str | None = None, **filters) -> pd.DataFrame:
         """The ``k`` best records by ``sort``; see ``molgnn.screen.rank.top_candidates``."""
@@ -74,7 +76,8 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
             lives in ``<out>.parts/``; rerunning with the same arguments resumes there.
         smiles_column, id_column: columns of a SMILES table (ids default to the row number).
         workers: featurization processes (default: all cores; 0 featurizes in this process).
-        chunk_size: records per chunk, the unit of work, of writing and of resuming.
+        chunk_size: records per chunk, the unit of work, of writing and of resuming (default: the
+            featurizer's ``chunk_size``, 2048 SMILES or 32 structures).
         batch_size: graphs per model call.
         device: where the models run (default: the GPU of this rank when there is one, else CPU).
         charges: for crystal models trained on charges read from CIFs (``charges="cif"``), compute
@@ -89,39 +92,109 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
     """
     out = Path(out)
     rank, world = _rank_and_world(rank, world_size)
-    device = torch.device(device) if device else _default_device()
-    run_dirs = [runs] if isinstance(runs, (str, Path)) else list(runs)
-    ensemble = load_ensemble(run_dirs, device, charges, max_atoms)
-    library = library if isinstance(library, Library) else open_library(library, smiles_column, id_column)
-    if library.kind != ensemble.kind:
-        raise ScreenError(f"{library.spec} is a library of {library.kind} but the model(s) take {ensemble.kind}")
-    if library.kind == CRYSTALS:
-        _check_charges(ensemble, library, run_dirs)
-    chunk_size = int(chunk_size or CHUNK_SIZE[library.kind])
+    device = torch.device(device) if device else default_device()
+    ensemble = load_ensemble(_runs(runs), device, charges, max_atoms)
+    library = _library(library, ensemble, smiles_column, id_column)
+    _check_charges(ensemble, library)
+    chunk_size = int(chunk_size or ensemble.featurizers[0].chunk_size)
     workers = (os.cpu_count() or 1) if workers is None else int(workers)
     folder = store.work_dir(out)
     manifest = {"runs": ensemble.describe(), "library": library.identity(), "columns": ensemble.columns(),
                 "featurizers": [f.config() for f in ensemble.featurizers], "chunk_size": chunk_size,
-                "world_size": world, "format": "csv" if _is_csv(out) else "parquet"}
+                "world_size": world, "format": "csv" if store.is_csv(out) else "parquet"}
     store.open_work_dir(folder, manifest, restart and rank == 0)
     if out.exists() and (folder / store.SUMMARY).exists():
         return ScreenResult(out, json.loads((folder / store.SUMMARY).read_text()))
 
-    stats = _screen_shard(ensemble, library, folder, rank, world, chunk_size, batch_size, workers, device, progress)
+    stats = _screen_shard(ensemble, library, _Parts(folder, rank), rank, world, chunk_size, batch_size, workers, device,
+                          progress)
     store.mark_done(folder, rank, stats)
     if rank != 0:
         return ScreenResult(out, {"rank": rank, "world_size": world, **stats})
     done = store.wait_for_ranks(folder, world, merge_timeout)
     start = time.perf_counter()
-    counts = store.merge(folder, out, done, chunk_size, _is_csv(out))
+    counts = store.merge(folder, out, done)
     summary = _summary(out, ensemble, done, counts, workers, device, time.perf_counter() - start)
-    store.atomic_write_text(folder / store.SUMMARY, json.dumps(summary, indent=1))
+    atomic_write_text(folder / store.SUMMARY, json.dumps(summary, indent=1))
     store.remove_parts(folder)
     return ScreenResult(out, summary)
 
 
-def _screen_shard(ensemble: Ensemble, library: Library, folder: Path, rank: int, world: int, chunk_size: int,
+def predict(runs, records: Sequence | str | Path | Library, ids: Sequence[object] | None = None, *,
+            smiles_column: str = "smiles", id_column: str | None = None, workers: int = 0, chunk_size: int | None = None,
+            batch_size: int = 256, device: str | torch.device | None = None, charges: str | None = None,
+            max_atoms: int | None = None, progress: bool = False) -> pd.DataFrame:
+    """Predictions of the run(s) for ``records``: the screen's table, built in memory, in this process by default.
+
+    Args:
+        runs: a run folder or a loaded ``molgnn.train.checkpoint.Run``, or several (an ensemble:
+            mean and std across them per target).
+        records: a list of records of the runs' kind (SMILES strings; CIF paths, ``CifText``s or
+            pymatgen Structures), or a library as ``screen`` takes it (a path, ``core-mof``, a ``Library``).
+        ids: the ids of a list of records (default: their positions).
+        workers: featurization processes (default 0: this process; for whole libraries use ``screen``).
+        smiles_column, id_column, chunk_size, batch_size, device, charges, max_atoms: as for ``screen``.
+        progress: show a progress bar.
+
+    Returns one row per record, in order: ``index``, ``id``, ``source``, ``status`` (``ok`` or the kind
+    of rejection, e.g. ``invalid_smiles``), ``reason`` (empty when ok), then one column per target
+    named with its unit, ``"<target> [<unit>]"`` (probabilities for classification, values for
+    regression; NaN for a rejected record), and with several runs ``"<target> std [<unit>]"``.
+    """
+    device = torch.device(device) if device else default_device()
+    ensemble = load_ensemble(_runs(runs), device, charges, max_atoms)
+    if isinstance(records, (list, tuple)):
+        library = Library.in_memory(records, ids, ensemble.kind)
+    else:
+        library = _library(records, ensemble, smiles_column, id_column)
+    frames = _Frames()
+    _screen_shard(ensemble, library, frames, 0, 1, int(chunk_size or ensemble.featurizers[0].chunk_size), batch_size,
+                  int(workers), device, progress)
+    if not frames.frames:
+        return pd.DataFrame(columns=store.LEADING_COLUMNS + ensemble.columns())
+    return pd.concat(frames.frames, ignore_index=True)
+
+
+def _runs(runs) -> list:
+    return [runs] if isinstance(runs, (str, Path, Run)) else list(runs)
+
+
+def _library(library: str | Path | Library, ensemble: Ensemble, smiles_column: str, id_column: str | None) -> Library:
+    library = library if isinstance(library, Library) else open_library(library, smiles_column, id_column)
+    if library.kind != ensemble.kind:
+        raise ScreenError(f"{library.spec} is a library of {library.kind} but the model(s) take {ensemble.kind}")
+    return library
+
+
+class _Parts:
+    """Where ``screen`` puts each chunk's rows: a part file in the work folder, which a rerun finds."""
+
+    def __init__(self, folder: Path, rank: int):
+        self.folder, self.rank = folder, rank
+
+    def complete(self, chunk: int, indices: list[int]) -> bool:
+        return store.part_is_complete(store.part_path(self.folder, self.rank, chunk), indices)
+
+    def write(self, chunk: int, frame: pd.DataFrame) -> None:
+        store.write_part(store.part_path(self.folder, self.rank, chunk), frame)
+
+
+class _Frames:
+    """Where ``predict`` puts each chunk's rows: in memory, in order."""
+
+    def __init__(self):
+        self.frames: list[pd.DataFrame] = []
+
+    def complete(self, chunk: int, indices: list[int]) -> bool:
+        return False
+
+    def write(self, chunk: int, frame: pd.DataFrame) -> None:
+        self.frames.append(frame)
+
+
+def _screen_shard(ensemble: Ensemble, library: Library, sink: _Parts | _Frames, rank: int, world: int, chunk_size: int,
                   batch_size: int, workers: int, device, progress: bool) -> dict:
+    """Featurize and predict this rank's records chunk by chunk, handing each chunk's rows to ``sink``."""
     started = time.perf_counter()
     timing = dict.fromkeys(("parse_s", "featurize_s", "collate_s", "model_s", "write_s"), 0.0)
     counter = {"records": 0, "chunks": 0, "screened": 0, "resumed": 0}
@@ -144,7 +217,7 @@ def _screen_shard(ensemble: Ensemble, library: Library, folder: Path, rank: int,
         predictions = np.full((len(records), len(columns)), np.nan)
         predictions[result.kept] = values
         frame = pd.concat([frame, pd.DataFrame(predictions, columns=columns)], axis=1)
-        store.write_part(store.part_path(folder, rank, chunk), frame)
+        sink.write(chunk, frame)
         timing["write_s"] += time.perf_counter() - start
         counter["screened"] += len(records)
         bar.update(len(records))
@@ -155,11 +228,11 @@ def _screen_shard(ensemble: Ensemble, library: Library, folder: Path, rank: int,
         for chunk, records in enumerate(_chunks(library.records(), rank, world, chunk_size)):
             counter["records"] += len(records)
             counter["chunks"] = chunk + 1
-            if store.part_is_complete(store.part_path(folder, rank, chunk), [r[0] for r in records]):
+            if sink.complete(chunk, [r[0] for r in records]):
                 counter["resumed"] += len(records)
                 bar.update(len(records))
                 continue
-            job = (ensemble.featurizers, library.kind, [r[3] for r in records], batch_size)
+            job = (ensemble.featurizers, [r[3] for r in records], batch_size)
             if pool is None:
                 finish(featurize_chunk(*job), chunk, records)
                 continue
@@ -197,7 +270,7 @@ def _chunks(records: Iterator, rank: int, world: int, size: int) -> Iterator[lis
         yield chunk
 
 
-def _check_charges(ensemble: Ensemble, library: Library, run_dirs: list) -> None:
+def _check_charges(ensemble: Ensemble, library: Library) -> None:
     """Refuse early, and say what to do, when a model reads CIF charges that the library lacks."""
     needs = [f for f in ensemble.featurizers if getattr(f, "charges", "none") == "cif"]
     if not needs:
@@ -205,34 +278,24 @@ def _check_charges(ensemble: Ensemble, library: Library, run_dirs: list) -> None
     for probe, (_, record_id, _, payload) in enumerate(library.records()):
         if probe == CHARGE_PROBES:
             return
-        try:
-            crystal = read_cif(payload, record_id) if isinstance(payload, Path) else parse_cif_text(payload, record_id)
-        except errors.InvalidInputError:
+        [crystal], _ = needs[0].read_many([payload], [record_id])
+        if crystal is None:
             continue  # a bad record gets its status during the screen
         if crystal.charges is not None:
             return
         raise ScreenError(
-            f"the model(s) {[str(p) for p in run_dirs]} read partial charges from the CIF files (featurizer "
+            f"the model(s) {[str(run.path) for run in ensemble.runs]} read partial charges from the CIF files (featurizer "
             f"charges='cif'), but {library.spec} has none (first record: {record_id}, no _atom_site_charge); "
             "pass charges='eqeq' (molgnn screen --charges eqeq) to compute them by charge equilibration")
 
 
 def _rank_and_world(rank: int | None, world: int | None) -> tuple[int, int]:
-    rank = int(os.environ.get("RANK", 0)) if rank is None else int(rank)
-    world = int(os.environ.get("WORLD_SIZE", 1)) if world is None else int(world)
+    job = torchrun_environment()
+    rank = job.rank if rank is None else int(rank)
+    world = job.world_size if world is None else int(world)
     if not 0 <= rank < world:
         raise ScreenError(f"rank {rank} is not in 0..{world - 1}")
     return rank, world
-
-
-def _default_device() -> torch.device:
-    if torch.cuda.is_available():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)) % torch.cuda.device_count())
-    return torch.device("cpu")
-
-
-def _is_csv(out: Path) -> bool:
-    return out.suffix.lower() == ".csv"
 
 
 def _summary(out: Path, ensemble: Ensemble, done: list[dict], counts: dict, workers: int, device, merge_s: float) -> dict:

@@ -8,6 +8,7 @@ target and its standard deviation across them (population std, ``ddof=0``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -16,14 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from molgnn.featurize.config import featurizer_from_config
+from molgnn.errors import MolgnnError
+from molgnn.tasks import is_classification
 from molgnn.train.checkpoint import Run, load_run
-from molgnn.train.targets import is_classification, to_predictions
-
-KINDS = {"MoleculeFeaturizer": "molecules", "CrystalFeaturizer": "crystals"}
+from molgnn.train.targets import to_predictions
 
 
-class EnsembleError(ValueError):
+class EnsembleError(MolgnnError, ValueError):
     """Runs that cannot be screened together, or a featurizer the library cannot satisfy."""
 
 
@@ -91,28 +91,27 @@ class Ensemble:
                  "weights_sha256": run.info["weights_sha256"]} for run in self.runs]
 
 
-def load_ensemble(run_dirs: list[str | Path], device="cpu", charges: str | None = None,
+def load_ensemble(run_dirs: list[str | Path | Run], device="cpu", charges: str | None = None,
                   max_atoms: int | None = None) -> Ensemble:
-    """Load ``run_dirs``; ``charges`` / ``max_atoms`` override the crystal featurizers' settings.
+    """Load ``run_dirs`` (run folders, or runs loaded already); ``charges`` / ``max_atoms`` override the
+    crystal featurizers' settings.
 
     ``charges`` replaces ``"cif"`` (charges read from the CIF files) by a computed scheme such as
     ``"eqeq"`` for libraries whose CIFs carry no charges; featurizers without charges keep none.
     """
     if not run_dirs:
         raise EnsembleError("screening needs at least one run folder")
-    runs = [load_run(path, device) for path in run_dirs]
+    runs = [path if isinstance(path, Run) else load_run(path, device) for path in run_dirs]
     groups: dict[str, Group] = {}
-    kinds = set()
     for r, run in enumerate(runs):
-        config = _adjusted(run.featurizer.config(), charges, max_atoms)
-        kinds.add(KINDS.get(config.get("type"), config.get("type")))
+        featurizer = _adjusted(run.featurizer, charges, max_atoms)
+        config = featurizer.config()
         key = json.dumps({k: v for k, v in config.items() if k != "element_features" or "element_features_sha256" not in config},
                          sort_keys=True)
-        if key not in groups:
-            groups[key] = Group(featurizer_from_config(config, base_dir=run.path))
-        groups[key].runs.append(r)
+        groups.setdefault(key, Group(featurizer)).runs.append(r)
+    kinds = {run.featurizer.kind for run in runs}
     if len(kinds) != 1:
-        raise EnsembleError(f"runs mix molecule and crystal models: {[str(p) for p in run_dirs]}")
+        raise EnsembleError(f"runs mix molecule and crystal models: {[str(run.path) for run in runs]}")
     targets, units, tasks = [], {}, {}
     for run in runs:
         for target in run.targets:
@@ -131,12 +130,11 @@ def _what(classification: bool, unit: str) -> str:
     return "a probability" if classification else f"a value in {unit or 'no unit'}"
 
 
-def _adjusted(config: dict, charges: str | None, max_atoms: int | None) -> dict:
-    config = dict(config)
-    if config.get("type") != "CrystalFeaturizer":
-        return config
-    if charges is not None and config.get("charges") == "cif":
-        config["charges"] = charges
-    if max_atoms is not None:
-        config["max_atoms"] = int(max_atoms)
-    return config
+def _adjusted(featurizer, charges: str | None, max_atoms: int | None):
+    """``featurizer`` with the screen's overrides of the settings it has (crystal featurizers)."""
+    overrides = {}
+    if charges is not None and getattr(featurizer, "charges", None) == "cif":
+        overrides["charges"] = charges
+    if max_atoms is not None and hasattr(featurizer, "max_atoms"):
+        overrides["max_atoms"] = int(max_atoms)
+    return dataclasses.replace(featurizer, **overrides) if overrides else featurizer

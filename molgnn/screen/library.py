@@ -2,28 +2,36 @@
 
 A record is ``(index, id, source, payload)``: its position in the library (which keys resume and
 sharding), its id, where it came from (the SMILES itself, a file path or an archive member) and
-what the worker featurizes (a SMILES string, the ``Path`` of a CIF file, or a CIF's text).
+what the worker featurizes, a record of the library's kind (``molgnn.featurize.base``): a SMILES
+string, the ``Path`` of a CIF file, or a CIF's text as a ``CifText``.
 
 Libraries: a folder of CIF files (recursive, in sorted order), a tar (``.tar``, ``.tar.gz``,
-``.tgz``, ``.tar.xz``, ``.tar.bz2``) or zip archive of CIFs, a CSV / SMI / Parquet file of SMILES,
-and the CoRE MOF 2019 database of the optional ``core-mof`` package (``core-mof``,
-``core-mof:2019-ASR``, ``core-mof:2019-FSR`` or ``core-mof:2014``).
+``.tgz``, ``.tar.xz``, ``.tar.bz2``) or zip archive of CIFs, one CIF file, a CSV / SMI / Parquet
+file of SMILES, the CoRE MOF 2019 database of the optional ``core-mof`` package (``core-mof``,
+``core-mof:2019-ASR``, ``core-mof:2019-FSR`` or ``core-mof:2014``), and records in memory
+(``Library.in_memory``: SMILES, CIF paths, ``CifText``s or pymatgen Structures). This is the one
+reader of inputs for screening and prediction: a new format is a reader function here and its
+cases in ``Library`` and ``open_library``.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import importlib.resources
 import os
 import tarfile
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-MOLECULES, CRYSTALS = "molecules", "crystals"
+from molgnn.chem.crystal import CifText
+from molgnn.errors import MolgnnError
+from molgnn.featurize.base import CRYSTALS, MOLECULES
+
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2")
 SMILES_SUFFIXES = (".csv", ".csv.gz", ".smi", ".smi.gz", ".smiles", ".parquet")
 CORE_MOF_SETS = ("2019-ASR", "2019-FSR", "2014")
@@ -31,7 +39,7 @@ CORE_MOF_DEFAULT = ("2019-ASR", "2019-FSR")
 CSV_CHUNK_ROWS = 8192
 
 
-class LibraryError(ValueError):
+class LibraryError(MolgnnError, ValueError):
     """A library that cannot be read: unknown kind, missing file or column, package not installed."""
 
 
@@ -48,13 +56,27 @@ class Library:
     smiles_column: str = "smiles"
     id_column: str | None = None
     core_mof_sets: tuple[str, ...] = ()
+    items: list[tuple[str, str, object]] | None = field(default=None, repr=False, compare=False)  # in memory
+
+    @classmethod
+    def in_memory(cls, records: Sequence, ids: Sequence[object] | None, kind: str) -> Library:
+        """A library of ``records`` of ``kind`` held in memory; ids default to the positions."""
+        ids = [str(k) for k in range(len(records))] if ids is None else [str(i) for i in ids]
+        if len(ids) != len(records):
+            raise LibraryError(f"{len(ids)} ids given for {len(records)} records")
+        sources = [str(r) if isinstance(r, (str, Path)) else type(r).__name__ for r in records]
+        return cls(f"{len(records)} records in memory", kind, items=list(zip(ids, sources, records)))
 
     def records(self) -> Iterator[Record]:
+        if self.items is not None:
+            return _enumerate(iter(self.items))
         if self.core_mof_sets:
             return _enumerate(_core_mof(self.core_mof_sets))
         name = self.path.name.lower()
         if self.path.is_dir():
             return _enumerate(_folder(self.path))
+        if name.endswith(".cif"):
+            return _enumerate(iter([(self.path.stem, str(self.path), self.path)]))
         if name.endswith(TAR_SUFFIXES):
             return _enumerate(_tar(self.path))
         if name.endswith(".zip"):
@@ -67,6 +89,8 @@ class Library:
 
     def count(self) -> int | None:
         """The number of records when it is cheap to know (not for tar archives), else None."""
+        if self.items is not None:
+            return len(self.items)
         if self.core_mof_sets:  # the package's table lists its structures (an estimate for the progress bar)
             import CoRE_MOF
 
@@ -74,6 +98,8 @@ class Library:
         name = self.path.name.lower()
         if self.path.is_dir():
             return sum(1 for _ in _cif_files(self.path))
+        if name.endswith(".cif"):
+            return 1
         if name.endswith(".zip"):
             with zipfile.ZipFile(self.path) as archive:
                 return sum(1 for info in archive.infolist() if _is_cif_member(info.filename) and not info.is_dir())
@@ -88,6 +114,9 @@ class Library:
 
     def identity(self) -> dict:
         """What identifies the library's content for resuming: path, size and modification time."""
+        if self.items is not None:
+            listed = "\n".join(f"{record_id}\t{source}" for record_id, source, _ in self.items)
+            return {"in_memory": len(self.items), "sha256": hashlib.sha256(listed.encode()).hexdigest()}
         if self.core_mof_sets:
             from importlib.metadata import version
 
@@ -115,13 +144,11 @@ def open_library(spec: str | Path, smiles_column: str = "smiles", id_column: str
     if not path.exists():
         raise LibraryError(f"library {path} does not exist")
     name = path.name.lower()
-    if path.is_dir() or name.endswith(TAR_SUFFIXES + (".zip",)):
+    if path.is_dir() or name.endswith(TAR_SUFFIXES + (".zip", ".cif")):
         return Library(text, CRYSTALS, path)
-    if name.endswith(".cif"):
-        raise LibraryError(f"{path} is a single CIF; screen a folder or an archive of CIFs (or use molgnn predict)")
     if not name.endswith(SMILES_SUFFIXES):
-        raise LibraryError(f"{path}: a library is a folder or tar/zip archive of CIFs, a CSV/SMI/Parquet file of "
-                           f"SMILES, or core-mof[:SET]")
+        raise LibraryError(f"{path}: a library is a folder or tar/zip archive of CIFs, one CIF, a CSV/SMI/Parquet file "
+                           f"of SMILES, or core-mof[:SET]")
     return Library(text, MOLECULES, path, smiles_column, id_column)
 
 
@@ -161,7 +188,7 @@ def _tar(path: Path, prefix: str | None = None, flat: bool = False) -> Iterator[
     with tarfile.open(path, "r|*") as archive:
         for member in archive:
             if member.isfile() and _is_cif_member(member.name):
-                text = archive.extractfile(member).read().decode("utf-8", errors="replace")
+                text = CifText(archive.extractfile(member).read().decode("utf-8", errors="replace"))
                 member_id = member.name[:-4].rsplit("/", 1)[-1] if flat else member.name[:-4]
                 yield member_id, f"{prefix or path.name}:{member.name}", text
 
@@ -170,7 +197,7 @@ def _zip(path: Path) -> Iterator[tuple[str, str, object]]:
     with zipfile.ZipFile(path) as archive:
         for info in archive.infolist():
             if not info.is_dir() and _is_cif_member(info.filename):
-                text = archive.read(info).decode("utf-8", errors="replace")
+                text = CifText(archive.read(info).decode("utf-8", errors="replace"))
                 yield info.filename[:-4], f"{path.name}:{info.filename}", text
 
 

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from molgnn.errors import MolgnnError
+
 BATCH_ROWS = 100_000
 
 
-class RankError(ValueError):
+class RankError(MolgnnError, ValueError):
     """An unknown sort target, or a filter on the ensemble spread of a single model's screen."""
 
 

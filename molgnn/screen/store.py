@@ -7,15 +7,17 @@ renamed (a killed screen never leaves half a chunk), and one ``done-r<rank>.json
 rank. Chunk ``c`` of rank ``r`` holds the shard positions ``[c * size, (c + 1) * size)``, i.e. the
 library indices ``r + world * p``; the merge joins chunk ``c`` of every rank, which must be
 exactly the indices ``[c * size * world, ...)``, so a lost or doubled record is caught.
+``write_table`` is the one writer of result tables, used by the merge and by ``molgnn predict``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -24,23 +26,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from molgnn import __version__
+from molgnn.atomic import atomic_path, atomic_write_text
+from molgnn.errors import MolgnnError
 
 MANIFEST, SUMMARY = "manifest.json", "summary.json"
 LEADING_COLUMNS = ["index", "id", "source", "status", "reason"]
 
 
-class ScreenStoreError(RuntimeError):
+class ScreenStoreError(MolgnnError, RuntimeError):
     """A work folder that belongs to another screen, or a merge that would lose or repeat records."""
 
 
 def work_dir(out: Path) -> Path:
     return out.with_name(out.name + ".parts")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
 
 
 def open_work_dir(folder: Path, manifest: dict, restart: bool) -> None:
@@ -78,9 +76,8 @@ def part_is_complete(path: Path, indices: list[int]) -> bool:
 
 
 def write_part(path: Path, frame: pd.DataFrame) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), temporary)
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), temporary)
 
 
 def mark_done(folder: Path, rank: int, info: dict) -> None:
@@ -101,7 +98,61 @@ def wait_for_ranks(folder: Path, world: int, timeout: float | None, poll: float 
         time.sleep(poll)
 
 
-def merge(folder: Path, out: Path, done: list[dict], chunk_size: int, csv: bool) -> dict[str, int]:
+class TableWriter:
+    """Adds rows to a result table being written at ``temporary``: CSV or Parquet, chunk by chunk."""
+
+    def __init__(self, temporary: Path, csv: bool):
+        self.temporary, self.csv, self.rows = temporary, csv, 0
+        self._parquet: pq.ParquetWriter | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.csv:
+            frame.to_csv(self.temporary, mode="a", header=self.rows == 0, index=False)
+        else:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.temporary, table.schema)
+            self._parquet.write_table(table.cast(self._parquet.schema))
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        elif self.rows == 0 and self.csv:  # a table without rows still has its leading columns
+            pd.DataFrame(columns=LEADING_COLUMNS).to_csv(self.temporary, index=False)
+        elif self.rows == 0:
+            pq.write_table(pa.table({c: pa.array([], pa.string()) for c in LEADING_COLUMNS}), self.temporary)
+
+
+@contextmanager
+def write_table(path: Path) -> Iterator[TableWriter]:
+    """The one writer of result tables (screens and predictions): ``writer.write(frame)`` adds rows, and
+    the table is renamed into place at the end of the block (untouched if the block raises).
+
+    ``path`` is written as CSV when its name ends in ``.csv``, else as Parquet.
+    """
+    with atomic_path(path) as temporary:
+        writer = TableWriter(temporary, is_csv(path))
+        try:
+            yield writer
+        finally:
+            writer.close()
+
+
+def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A result table written by ``write_table`` (ids, sources and reasons read as text, empty as NaN)."""
+    if is_csv(path):
+        return pd.read_csv(path, usecols=columns, keep_default_na=False, na_values=[""],
+                           dtype={"id": str, "source": str, "reason": str})
+    return pd.read_parquet(path, columns=columns)
+
+
+def is_csv(path: Path) -> bool:
+    """Whether a result table at ``path`` is CSV (its name ends in ``.csv``) rather than Parquet."""
+    return Path(path).suffix.lower() == ".csv"
+
+
+def merge(folder: Path, out: Path, done: list[dict]) -> dict[str, int]:
     """Join every rank's chunks into ``out`` in library order; returns the counts per status.
 
     Streams one chunk number at a time, so memory does not grow with the library.
@@ -109,42 +160,21 @@ def merge(folder: Path, out: Path, done: list[dict], chunk_size: int, csv: bool)
     world = len(done)
     total = sum(d["records"] for d in done)
     chunks = max((d["chunks"] for d in done), default=0)
-    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     counts: dict[str, int] = {}
-    writer, written = None, 0
-    try:
+    with write_table(out) as writer:
         for chunk in range(chunks):
             paths = [part_path(folder, rank, chunk) for rank in range(world) if chunk < done[rank]["chunks"]]
             frame = pd.concat([pq.read_table(p).to_pandas() for p in paths], ignore_index=True)
             frame = frame.sort_values("index", kind="stable", ignore_index=True)
-            expected = np.arange(written, written + len(frame))
+            expected = np.arange(writer.rows, writer.rows + len(frame))
             if not np.array_equal(frame["index"].to_numpy(), expected):
-                raise ScreenStoreError(f"chunk {chunk} in {folder} does not hold records {written}..{written + len(frame) - 1} "
-                                       "exactly once")
+                raise ScreenStoreError(f"chunk {chunk} in {folder} does not hold records "
+                                       f"{writer.rows}..{writer.rows + len(frame) - 1} exactly once")
             for status, n in frame["status"].value_counts().items():
                 counts[status] = counts.get(status, 0) + int(n)
-            if csv:
-                frame.to_csv(temporary, mode="a", header=written == 0, index=False)
-            else:
-                table = pa.Table.from_pandas(frame, preserve_index=False)
-                if writer is None:
-                    writer = pq.ParquetWriter(temporary, table.schema)
-                writer.write_table(table.cast(writer.schema))
-            written += len(frame)
-        if writer is not None:
-            writer.close()
-            writer = None
-        if written != total:
-            raise ScreenStoreError(f"{folder}: {written} rows merged for {total} records read")
-        if written == 0 and csv:
-            pd.DataFrame(columns=LEADING_COLUMNS).to_csv(temporary, index=False)
-        elif written == 0:
-            pq.write_table(pa.table({c: pa.array([], pa.string()) for c in LEADING_COLUMNS}), temporary)
-        os.replace(temporary, out)
-    finally:
-        if writer is not None:
-            writer.close()
-        temporary.unlink(missing_ok=True)
+            writer.write(frame)
+        if writer.rows != total:
+            raise ScreenStoreError(f"{folder}: {writer.rows} rows merged for {total} records read")
     return counts
 
 

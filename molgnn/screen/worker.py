@@ -1,9 +1,10 @@
 """Featurization of one chunk of records, run in a worker process.
 
-A chunk goes through every distinct featurizer of the ensemble; a record is kept only when all of
-them accept it, otherwise it gets the status of the first rejection. The kept graphs leave the
-worker as ready (compact) batches, serialized with ``torch.save`` into bytes: collation happens in
-the workers, in parallel, and the main process only expands the batches and runs the models.
+A chunk is read (parsed) once and goes through every distinct featurizer of the ensemble; a
+record is kept only when all of them accept it, otherwise it gets the status of the first
+rejection. The kept graphs leave the worker as ready (compact) batches, serialized with
+``torch.save`` into bytes: collation happens in the workers, in parallel, and the main process
+only expands the batches and runs the models.
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 from torch_geometric.data import Batch
 
 from molgnn.chem import errors
-from molgnn.chem.crystal import parse_cif_text, read_cif
+from molgnn.featurize.base import Featurizer
 
 # Status of a rejected record: the error's kind, short enough to count by.
 ERROR_KINDS = {
@@ -62,19 +62,25 @@ class ChunkResult:
     timing: dict[str, float] = field(default_factory=dict)
 
 
-def featurize_chunk(featurizers: list, kind: str, payloads: list, batch_size: int) -> ChunkResult:
-    """Featurize ``payloads`` (SMILES, CIF paths or CIF texts) with each featurizer."""
+def featurize_chunk(featurizers: list[Featurizer], payloads: list, batch_size: int) -> ChunkResult:
+    """Featurize ``payloads`` (records of the featurizers' kind) with each featurizer.
+
+    The records are read (parsed) once, by the first featurizer's ``read_many``: every featurizer
+    of one kind reads them alike.
+    """
     n = len(payloads)
     status, reason = ["ok"] * n, [""] * n
-    timing = {"parse_s": 0.0, "featurize_s": 0.0, "collate_s": 0.0}
-    if kind == "crystals":
-        start = time.perf_counter()
-        inputs = [_parse_crystal(payload, k, status, reason) for k, payload in enumerate(payloads)]
-        timing["parse_s"] = time.perf_counter() - start
-    else:
-        inputs = list(payloads)
+    timing = {}
     start = time.perf_counter()
-    collated = [_featurize(featurizer, kind, inputs, status, reason) for featurizer in featurizers]
+    read = _tolerant(featurizers[0].read_many, dict(enumerate(payloads)), status, reason)
+    records = {int(i): record for ids, parsed in read for i, record in zip(ids, parsed) if status[int(i)] == "ok"}
+    timing["parse_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    collated = []
+    for featurizer in featurizers:
+        todo = {k: records[k] for k in sorted(records) if status[k] == "ok"}
+        done = _tolerant(featurizer.featurize_many, todo, status, reason)
+        collated.append({int(i): graphs.get(j) for _, graphs in done for j, i in enumerate(graphs.ids)})
     timing["featurize_s"] = time.perf_counter() - start
     start = time.perf_counter()
     kept = [k for k in range(n) if status[k] == "ok"]
@@ -83,52 +89,26 @@ def featurize_chunk(featurizers: list, kind: str, payloads: list, batch_size: in
     return ChunkResult(status, reason, kept, batches, timing)
 
 
-def _parse_crystal(payload, position: int, status: list[str], reason: list[str]):
+def _tolerant(stage, items: dict[int, object], status: list[str], reason: list[str]) -> list[tuple[list[str], object]]:
+    """``stage(records, ids) -> (output, rejects)`` on ``items`` (chunk position -> record), as ``(ids, output)`` pairs.
+
+    Rejects set their record's status. An error the stage raises instead (a numerical corner case
+    in third-party code) is pinned on its record by running the stage again one record at a time.
+    """
+    ids = [str(k) for k in items]
     try:
-        if isinstance(payload, Path):
-            return read_cif(payload, str(position))
-        return parse_cif_text(payload, str(position))
-    except (errors.InvalidInputError, *RECORD_ERRORS) as error:
-        status[position], reason[position] = status_of(error), reason_of(error)
-        return None
-
-
-def _featurize(featurizer, kind: str, inputs: list, status: list[str], reason: list[str]) -> dict:
-    """Graphs of the records still ``ok``, by chunk position; rejections update ``status``."""
-    todo = [k for k in range(len(inputs)) if status[k] == "ok"]
-    if kind == "crystals":
-        graphs = {}
-        for k in todo:
+        results = [(ids, *stage(list(items.values()), ids))]
+    except RECORD_ERRORS:
+        results = []
+        for record_id, item in zip(ids, items.values()):
             try:
-                graph = featurizer.graph(inputs[k], str(k))
-            except (errors.InvalidInputError, *RECORD_ERRORS) as error:
-                status[k], reason[k] = status_of(error), reason_of(error)
-                continue
-            graphs[k] = graph
-        return graphs
-    try:
-        collated, rejects = featurizer.featurize_many([inputs[k] for k in todo], [str(k) for k in todo])
-    except RECORD_ERRORS:  # an unexpected failure inside the batch: find the record one by one
-        return _featurize_one_by_one(featurizer, inputs, todo, status, reason)
-    for error in rejects:
-        k = int(error.input_id)
-        status[k], reason[k] = status_of(error), reason_of(error)
-    return {int(i): collated.get(j) for j, i in enumerate(collated.ids)}
-
-
-def _featurize_one_by_one(featurizer, inputs: list, todo: list[int], status: list[str], reason: list[str]) -> dict:
-    graphs = {}
-    for k in todo:
-        try:
-            collated, rejects = featurizer.featurize_many([inputs[k]], [str(k)])
-        except RECORD_ERRORS as error:
-            status[k], reason[k] = status_of(error), reason_of(error)
-            continue
-        if rejects:
-            status[k], reason[k] = status_of(rejects[0]), reason_of(rejects[0])
-        else:
-            graphs[k] = collated.get(0)
-    return graphs
+                results.append(([record_id], *stage([item], [record_id])))
+            except RECORD_ERRORS as error:
+                status[int(record_id)], reason[int(record_id)] = status_of(error), reason_of(error)
+    for _, _, rejects in results:
+        for error in rejects:
+            status[int(error.input_id)], reason[int(error.input_id)] = status_of(error), reason_of(error)
+    return [(batch_ids, output) for batch_ids, output, _ in results]
 
 
 def _batches(graphs: dict, kept: list[int], batch_size: int) -> bytes:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import warnings
 from dataclasses import dataclass
@@ -20,7 +19,9 @@ import torch
 from torch import nn
 
 from molgnn import __version__
-from molgnn.featurize.config import featurizer_from_config
+from molgnn.atomic import atomic_path, atomic_write_text
+from molgnn.errors import MolgnnError
+from molgnn.featurize.registry import featurizer_from_config
 from molgnn.models.registry import build_model
 from molgnn.train.targets import TargetScaler
 
@@ -28,7 +29,7 @@ FORMAT = 1
 WEIGHTS, INFO = "weights.pt", "run.json"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(MolgnnError, RuntimeError):
     """A run folder that cannot be loaded: missing, truncated, tampered or inconsistent files."""
 
 
@@ -51,17 +52,12 @@ class Run:
         return list(self.info["targets"])
 
 
-def _atomic_write(path: Path, write) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    write(temporary)
-    os.replace(temporary, path)
-
-
 def save_weights(run_dir: Path, model: nn.Module) -> str:
     """Write ``weights.pt`` atomically; returns its SHA-256."""
     run_dir.mkdir(parents=True, exist_ok=True)
     state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
-    _atomic_write(run_dir / WEIGHTS, lambda p: torch.save(state, p))
+    with atomic_path(run_dir / WEIGHTS) as temporary:
+        torch.save(state, temporary)
     return hashlib.sha256((run_dir / WEIGHTS).read_bytes()).hexdigest()
 
 
@@ -78,7 +74,7 @@ def save_info(run_dir: Path, info: dict) -> None:
     if featurizer.get("element_features", "cgcnn") != "cgcnn":
         featurizer["element_features"] = "atom_init.json"
     info["featurizer"] = featurizer
-    _atomic_write(run_dir / INFO, lambda p: p.write_text(json.dumps(info, indent=1)))
+    atomic_write_text(run_dir / INFO, json.dumps(info, indent=1))
 
 
 def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> Run:

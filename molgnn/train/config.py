@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from molgnn.errors import ConfigError
 from molgnn.imbalance import OVERSAMPLERS
+from molgnn.models.registry import MODELS
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULERS = ("none", "cosine", "plateau", "step")
 SPLITS = ("random", "scaffold", "stratified")
 MONITORS = ("auto", "loss", "roc_auc", "pr_auc", "mae")
 DISTRIBUTED = ("none", "ddp", "kavg", "mavg", "hier")
+# the annotation of a field (a string: annotations are postponed) -> the values it takes; an int is a float too
+FIELD_TYPES = {"str": str, "int": int, "float": int | float, "bool": bool, "dict": dict}
 
 
 @dataclass
 class TrainConfig:
-    """Everything that decides a training run besides the data and the model's own arguments.
+    """Everything that decides a training run besides the data.
+
+    ``model`` names a registered model (``molgnn.models.MODELS``, ``molgnn models`` lists them) and
+    ``model_args`` sets any of its arguments (``ModelSpec.arguments()``); the input sizes come from the
+    dataset's featurizer.
 
     ``oversample`` names an oversampler of ``molgnn.imbalance.OVERSAMPLERS`` applied to the training
     split only (``none``, ``ml-ros``, ``mlsmote``, ``cooccurrence``), adding ``oversample_budget`` times
@@ -60,41 +69,50 @@ class TrainConfig:
     global_every: int = 4
 
     def __post_init__(self):
-        for name, value, choices in [("optimizer", self.optimizer, OPTIMIZERS), ("scheduler", self.scheduler, SCHEDULERS),
+        for spec in fields(self):
+            value, expected = getattr(self, spec.name), FIELD_TYPES.get(spec.type)
+            if expected and (not isinstance(value, expected) or isinstance(value, bool) and spec.type != "bool"):
+                raise ConfigError(f"{spec.name} must be of type {spec.type}, got {value!r}")
+        for name, value, choices in [("model", self.model, tuple(MODELS)),
+                                     ("optimizer", self.optimizer, OPTIMIZERS), ("scheduler", self.scheduler, SCHEDULERS),
                                      ("split", self.split, SPLITS), ("monitor", self.monitor, MONITORS),
                                      ("oversample", self.oversample, tuple(OVERSAMPLERS)),
                                      ("distributed", self.distributed, DISTRIBUTED)]:
             if value not in choices:
-                raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+                raise ConfigError(f"{name} must be one of {choices}, got {value!r}")
+        if not all(isinstance(f, int | float) for f in self.split_fractions):
+            raise ConfigError(f"split_fractions must be three numbers summing to 1, got {self.split_fractions}")
+        MODELS[self.model].check_arguments(self.model_args)
         self.split_fractions = tuple(float(f) for f in self.split_fractions)
         if len(self.split_fractions) != 3 or abs(sum(self.split_fractions) - 1) > 1e-6:
-            raise ValueError(f"split_fractions must be three numbers summing to 1, got {self.split_fractions}")
+            raise ConfigError(f"split_fractions must be three numbers summing to 1, got {self.split_fractions}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
-            raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
+            raise ConfigError("epochs and batch_size must be >= 1 and lr > 0")
         if not 0 <= self.oversample_budget <= 10:
-            raise ValueError(f"oversample_budget is a fraction of the training set in [0, 10], got {self.oversample_budget}")
+            raise ConfigError(f"oversample_budget is a fraction of the training set in [0, 10], got {self.oversample_budget}")
         if self.average_every < 1 or self.group_size < 1 or self.global_every < 1:
-            raise ValueError("average_every, group_size and global_every must be >= 1")
+            raise ConfigError("average_every, group_size and global_every must be >= 1")
         if not 0 <= self.block_momentum < 1:
-            raise ValueError(f"block_momentum must be in [0, 1), got {self.block_momentum}")
+            raise ConfigError(f"block_momentum must be in [0, 1), got {self.block_momentum}")
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown training config key(s) {unknown}; valid: {sorted(known)}")
+            raise ConfigError(f"unknown training config key(s) {unknown}; valid: {sorted(known)}")
         return cls(**values)
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
-        """Read a JSON (or TOML, by extension) config file."""
+        """Read a JSON (or TOML, by extension) config file; ``ConfigError`` names a file that cannot be read."""
         path = Path(path)
-        if path.suffix == ".toml":
-            import tomllib
-
-            return cls.from_dict(tomllib.loads(path.read_text()))
-        return cls.from_dict(json.loads(path.read_text()))
+        try:
+            text = path.read_text()
+            values = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        except (OSError, UnicodeDecodeError, ValueError) as error:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+            raise ConfigError(f"cannot read the training config {path}: {error}") from error
+        return cls.from_dict(values)
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(asdict(self)))

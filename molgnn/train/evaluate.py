@@ -9,10 +9,11 @@ import numpy as np
 import torch
 
 from molgnn.data.splits import Split
+from molgnn.tasks import is_classification
 from molgnn.train import checkpoint, plots
 from molgnn.train.loader import expanded_batches
 from molgnn.train.metrics import classification_metrics, regression_metrics, tune_thresholds
-from molgnn.train.targets import TargetScaler, is_classification, masked_loss, to_predictions
+from molgnn.train.targets import TargetScaler, masked_loss, to_predictions
 
 
 @torch.no_grad()

@@ -22,6 +22,9 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from molgnn.errors import ConfigError, DataError
+from molgnn.tasks import check_class_labels
+
 
 def classification_metrics(y_true: np.ndarray, y_prob: np.ndarray, label_names: Sequence[str],
                            thresholds: float | Sequence[float] | np.ndarray = 0.5) -> dict:
@@ -41,8 +44,7 @@ def classification_metrics(y_true: np.ndarray, y_prob: np.ndarray, label_names: 
     """
     y_true, y_prob = _paired(y_true, y_prob, label_names)
     observed = _observed(y_true, y_prob)
-    if not np.isin(y_true[observed], (0.0, 1.0)).all():
-        raise ValueError("classification labels must be 0, 1 or NaN (missing)")
+    check_class_labels(y_true, "classification_metrics")
     cutoffs = _thresholds(thresholds, len(label_names))
     predicted = (y_prob >= cutoffs).astype(float)
     per_label, skipped = {}, []
@@ -130,9 +132,9 @@ def _paired(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str] | None 
     y_true = y_true[:, None] if y_true.ndim == 1 else y_true
     y_pred = y_pred[:, None] if y_pred.ndim == 1 else y_pred
     if y_true.ndim != 2 or y_true.shape != y_pred.shape:
-        raise ValueError(f"truth and predictions must be [n, T] arrays of one shape, got {y_true.shape} and {y_pred.shape}")
+        raise DataError(f"truth and predictions must be [n, T] arrays of one shape, got {y_true.shape} and {y_pred.shape}")
     if names is not None and len(names) != y_true.shape[1]:
-        raise ValueError(f"{len(names)} names given for {y_true.shape[1]} columns")
+        raise DataError(f"{len(names)} names given for {y_true.shape[1]} columns")
     return y_true, y_pred
 
 
@@ -142,7 +144,7 @@ def _observed(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     bad = observed & ~np.isfinite(y_pred)
     if bad.any():
         row, column = np.argwhere(bad)[0]
-        raise ValueError(f"{int(bad.sum())} predictions are NaN or infinite where a label exists (first: row {row}, column {column})")
+        raise DataError(f"{int(bad.sum())} predictions are NaN or infinite where a label exists (first: row {row}, column {column})")
     return observed
 
 
@@ -151,7 +153,7 @@ def _thresholds(thresholds: float | Sequence[float] | np.ndarray, n_labels: int)
     if cutoffs.ndim == 0:
         cutoffs = np.full(n_labels, float(cutoffs))
     if cutoffs.shape != (n_labels,):
-        raise ValueError(f"thresholds must be one number or one per label ({n_labels}), got shape {cutoffs.shape}")
+        raise ConfigError(f"thresholds must be one number or one per label ({n_labels}), got shape {cutoffs.shape}")
     return cutoffs
 
 

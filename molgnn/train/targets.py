@@ -6,11 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-CLASSIFICATION = ("multilabel", "binary")
-
-
-def is_classification(task: str) -> bool:
-    return task in CLASSIFICATION
+from molgnn.tasks import is_classification
 
 
 class TargetScaler:

@@ -1,9 +1,14 @@
-"""The single-process training loop: seeded, early-stopped, logged, resumable.
+"""The training loop: seeded, early-stopped, logged, resumable, with callbacks.
 
-Every epoch starts from ``torch.manual_seed(f(seed, epoch))`` and shuffles with a generator
-seeded the same way, so an epoch's result depends only on the state at its start: a run resumed
-from ``last.pt`` (written atomically after every epoch) continues exactly as if it had never
-stopped.
+``train`` runs a ``Training`` in three steps: ``setup`` (split, target scaling, model,
+optimizer, schedule, resumed state), ``run_epoch`` for each epoch, and ``finish`` (the best
+model's metrics and plots); ``Callback`` objects are called at every epoch's start and end and with
+the final metrics, for timing, logging elsewhere or stopping early (tuning trials).
+
+Every epoch starts from ``torch.manual_seed(epoch_seed(seed, epoch))`` and shuffles with a
+generator seeded the same way, so an epoch's result depends only on the state at its start: a run
+resumed from ``last.pt`` (written atomically after every epoch) continues exactly as if it had
+never stopped.
 
 Under ``torchrun`` with ``TrainConfig.distributed`` set, each process is one learner of the same
 loop (``molgnn.distributed``): it trains on its share of every global batch, the chosen mode
@@ -17,13 +22,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
+from molgnn.atomic import atomic_path
 from molgnn.data.dataset import GraphDataset
 from molgnn.data.oversample import oversample_dataset
 from molgnn.data.splits import Split, make_split
@@ -31,124 +39,220 @@ from molgnn.distributed.averaging import Synchronizer, make_synchronizer
 from molgnn.distributed.comm import AllReduceCount, counting_all_reduce
 from molgnn.distributed.learners import Learners, join
 from molgnn.distributed.sharding import gather_predictions, learner_batch_size, training_indices, validation_indices
+from molgnn.errors import ConfigError
 from molgnn.imbalance import make_oversampler
-from molgnn.models.registry import build_model, model_entry
+from molgnn.models.registry import build_model, model_spec
+from molgnn.tasks import is_classification
 from molgnn.train import checkpoint
 from molgnn.train.config import TrainConfig
 from molgnn.train.evaluate import evaluate_split, monitor_value, predict_batches
 from molgnn.train.loader import expanded_batches
-from molgnn.train.targets import TargetScaler, is_classification, masked_loss, positive_weights
+from molgnn.train.targets import TargetScaler, masked_loss, positive_weights
 
 LAST = "last.pt"
+MAXIMIZED = ("roc_auc", "pr_auc")  # monitors that improve upwards
 
 
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The seed of epoch ``epoch`` (from 0) of a run seeded with ``seed``.
+
+    The epoch starts from ``torch.manual_seed(epoch_seed(seed, epoch))`` and shuffles its data with
+    a generator seeded the same way (under ``torchrun``, ``DistributedSampler`` with this seed), so
+    its result depends only on the state at its start; runs with different seeds do not share an
+    epoch seed within their first 100 003 epochs.
+    """
+    return seed * 100_003 + epoch
+
+
+class Callback:
+    """Hooks into a training run; each does nothing here, so a callback overrides only those it needs.
+
+    ``on_epoch_start(training, epoch)`` runs before epoch ``epoch`` (from 0) trains;
+    ``on_epoch_end(training, epoch, row)`` after it is validated and written (best weights,
+    ``last.pt``, the log), with ``row`` its log row (``epoch``, ``train_loss``, ``val_loss``,
+    ``val_<monitor>``, ``lr``, and the distributed figures); ``on_metrics(training, metrics)`` with
+    the final metrics of the best model. Setting ``training.stop = True`` ends training after the
+    current epoch (e.g. a tuning trial that is pruned). Under ``torchrun`` every learner runs the
+    callbacks: one that stops training must decide alike on all (the rows' metrics are the same).
+    A run found finished in its folder is not trained again and calls no callback.
+    """
+
+    def on_epoch_start(self, training: Training, epoch: int) -> None:
+        """Before epoch ``epoch`` trains."""
+
+    def on_epoch_end(self, training: Training, epoch: int, row: dict) -> None:
+        """After epoch ``epoch`` is validated and written; ``row`` is its log row."""
+
+    def on_metrics(self, training: Training, metrics: dict) -> None:
+        """After the best model's final evaluation."""
 
 
 def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split: Split | None = None,
-          resume: bool = True, progress: bool = True, device: str | torch.device | None = None) -> dict:
+          resume: bool = True, progress: bool = True, device: str | torch.device | None = None,
+          callbacks: Sequence[Callback] = ()) -> dict:
     """Train ``config.model`` on ``dataset`` into ``run_dir``; returns the final metrics.
 
     The run folder receives ``config.json`` (resolved config), ``split.json``, ``log.csv`` and
     ``log.json`` (one row per epoch), ``weights.pt`` + ``run.json`` (the best model, see
     ``molgnn.train.checkpoint``), ``metrics.json`` and plots. With ``resume`` an interrupted run
-    continues from its last completed epoch; a finished run is not trained again.
+    continues from its last completed epoch; a finished run is not trained again. ``callbacks``
+    are called at every epoch's start and end and with the final metrics (``Callback``).
 
     Launched by ``torchrun`` with ``config.distributed`` other than ``none``, every learner calls
     this function and gets the same metrics; ``device`` is then the learner's own GPU (or CPU).
     """
     run_dir = Path(run_dir)
-    learners = join(config.distributed, device if device is not None else default_device())
-    device = learners.device
+    learners = join(config.distributed, device)
     if learners.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
     finished = learners.from_main(lambda: _finished_metrics(run_dir) if resume else None)
     if finished is not None:
         return finished
-
-    split = learners.from_main(lambda: _resolve_split(dataset, run_dir, config, split, resume))
-    task = dataset.task
-    labels = dataset.labels
-    scaler = TargetScaler.fit(labels[torch.as_tensor(split.train)], task)
-    pos_weight = positive_weights(labels[torch.as_tensor(split.train)]).to(device) \
-        if config.pos_weight and is_classification(task) else None
-    model_args = _model_args(dataset, config)
-    torch.manual_seed(config.seed)
-    model = build_model(config.model, **model_args).to(device)
-    optimizer = _optimizer(model, config)
-    maximize = _monitor(config, task) in ("roc_auc", "pr_auc")
-    scheduler = _scheduler(optimizer, config, maximize)
-    state = {"epoch": 0, "best": None, "bad_epochs": 0, "history": []}
-    synchronizer = make_synchronizer(config.distributed, learners, config.average_every, config.block_momentum,
-                                     config.group_size, config.global_every) if learners.distributed else None
-    saved = learners.from_main(lambda: _load_last(run_dir, "cpu" if learners.distributed else device) if resume else None)
-    if saved is not None:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(saved["scheduler"])
-        state = saved["state"]
-        if synchronizer is not None:
-            synchronizer.load_state_dict(saved.get("synchronizer", {}))
-
-    train_set, val_set = dataset[torch.as_tensor(split.train)], dataset[torch.as_tensor(split.val)]
-    if config.oversample != "none":
-        train_set = _oversampled(train_set, config, run_dir if learners.is_main else None)
-    info = {"model": {"name": config.model, "args": model_args}, "featurizer": dataset.meta["featurizer"],
-            "task": task, "targets": dataset.targets, "units": dataset.units, "scaler": scaler.to_dict(),
-            "dataset": {"name": dataset.meta["name"], "source": dataset.meta.get("source")},
-            "split": split.to_dict(dataset.ids), "train_config": config.to_dict()}
-    net = synchronizer.wrap(model) if synchronizer is not None else model
-    bar = tqdm(range(state["epoch"], config.epochs), initial=state["epoch"], total=config.epochs, unit="epoch",
-               desc=f"train {config.model}", disable=not progress or not learners.is_main)
+    training = Training.setup(dataset, run_dir, config, learners, split, resume)
+    bar = tqdm(range(training.state["epoch"], config.epochs), initial=training.state["epoch"], total=config.epochs,
+               unit="epoch", desc=f"train {config.model}", disable=not progress or not learners.is_main)
     for epoch in bar:
-        torch.manual_seed(config.seed * 100_003 + epoch)
-        if synchronizer is None:
-            generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-            loader = expanded_batches(train_set, config.batch_size, shuffle=True, generator=generator)
-            train_loss = _train_epoch(model, loader, optimizer, task, scaler, pos_weight, config.grad_clip, device)
-            val_true, val_pred, val_loss = predict_batches(model, expanded_batches(val_set, config.batch_size),
-                                                           task, scaler, device)
+        for callback in callbacks:
+            callback.on_epoch_start(training, epoch)
+        row = training.run_epoch(epoch)
+        for callback in callbacks:
+            callback.on_epoch_end(training, epoch, row)
+        bar.set_postfix(train_loss=f"{row['train_loss']:.4f}", val=f"{row[f'val_{training.monitor}']:.4f}")
+        if training.stop or training.state["bad_epochs"] >= config.patience:
+            break
+    bar.close()
+    metrics = training.finish()
+    for callback in callbacks:
+        callback.on_metrics(training, metrics)
+    return metrics
+
+
+@dataclass
+class Training:
+    """One run between ``setup`` and ``finish``: what every epoch trains, and the state ``last.pt`` keeps.
+
+    ``state`` holds the epochs done, the best monitor value, the epochs since it improved and the
+    log rows; ``info`` is the ``run.json`` of the best model. ``net`` is ``model`` as the learners
+    train it (wrapped by the synchronizer under ``torchrun``).
+    """
+
+    config: TrainConfig
+    dataset: GraphDataset
+    run_dir: Path
+    learners: Learners
+    split: Split
+    scaler: TargetScaler
+    pos_weight: torch.Tensor | None
+    model: nn.Module
+    net: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    synchronizer: Synchronizer | None
+    train_set: GraphDataset
+    val_set: GraphDataset
+    info: dict
+    state: dict
+    stop: bool = False
+
+    @classmethod
+    def setup(cls, dataset: GraphDataset, run_dir: Path, config: TrainConfig, learners: Learners,
+              split: Split | None = None, resume: bool = True) -> Training:
+        """The split, target scaling, model, optimizer and schedule, resumed from ``last.pt`` when there is one."""
+        device = learners.device
+        split = learners.from_main(lambda: _resolve_split(dataset, run_dir, config, split, resume))
+        task, labels = dataset.task, dataset.labels
+        scaler = TargetScaler.fit(labels[torch.as_tensor(split.train)], task)
+        pos_weight = positive_weights(labels[torch.as_tensor(split.train)]).to(device) \
+            if config.pos_weight and is_classification(task) else None
+        model_args = _model_args(dataset, config)
+        torch.manual_seed(config.seed)
+        model = build_model(config.model, **model_args).to(device)
+        optimizer = _optimizer(model, config)
+        scheduler = _scheduler(optimizer, config, _monitor(config, task) in MAXIMIZED)
+        state = {"epoch": 0, "best": None, "bad_epochs": 0, "history": []}
+        synchronizer = make_synchronizer(config.distributed, learners, config.average_every, config.block_momentum,
+                                         config.group_size, config.global_every) if learners.distributed else None
+        saved = learners.from_main(lambda: _load_last(run_dir, "cpu" if learners.distributed else device) if resume else None)
+        if saved is not None:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            if scheduler is not None:
+                scheduler.load_state_dict(saved["scheduler"])
+            state = saved["state"]
+            if synchronizer is not None:
+                synchronizer.load_state_dict(saved.get("synchronizer", {}))
+        train_set, val_set = dataset[torch.as_tensor(split.train)], dataset[torch.as_tensor(split.val)]
+        if config.oversample != "none":
+            train_set = _oversampled(train_set, config, run_dir if learners.is_main else None)
+        info = {"model": {"name": config.model, "args": model_args}, "featurizer": dataset.meta["featurizer"],
+                "task": task, "targets": dataset.targets, "units": dataset.units, "scaler": scaler.to_dict(),
+                "dataset": {"name": dataset.meta["name"], "source": dataset.meta.get("source")},
+                "split": split.to_dict(dataset.ids), "train_config": config.to_dict()}
+        net = synchronizer.wrap(model) if synchronizer is not None else model
+        return cls(config, dataset, run_dir, learners, split, scaler, pos_weight, model, net, optimizer, scheduler,
+                   synchronizer, train_set, val_set, info, state)
+
+    @property
+    def monitor(self) -> str:
+        """The validation metric that early stopping and the best weights follow."""
+        return _monitor(self.config, self.dataset.task)
+
+    def run_epoch(self, epoch: int) -> dict:
+        """Train and validate epoch ``epoch``, step the schedule, keep the weights if they are the best so far,
+        write ``last.pt`` and the log (main learner); returns the epoch's log row."""
+        config, task, device = self.config, self.dataset.task, self.learners.device
+        torch.manual_seed(epoch_seed(config.seed, epoch))
+        if self.synchronizer is None:
+            generator = torch.Generator().manual_seed(epoch_seed(config.seed, epoch))
+            loader = expanded_batches(self.train_set, config.batch_size, shuffle=True, generator=generator)
+            train_loss = _train_epoch(self.model, loader, self.optimizer, task, self.scaler, self.pos_weight,
+                                      config.grad_clip, device)
+            val_true, val_pred, val_loss = predict_batches(self.model, expanded_batches(self.val_set, config.batch_size),
+                                                           task, self.scaler, device)
             learning = {}
         else:
-            train_loss, learning = _learners_train_epoch(net, model, synchronizer, learners, train_set, optimizer, task,
-                                                         scaler, pos_weight, config, epoch)
-            val_true, val_pred, val_loss = _learners_predict(model, learners, val_set, task, scaler, config.batch_size)
+            train_loss, learning = _learners_train_epoch(self.net, self.model, self.synchronizer, self.learners,
+                                                         self.train_set, self.optimizer, task, self.scaler,
+                                                         self.pos_weight, config, epoch)
+            val_true, val_pred, val_loss = _learners_predict(self.model, self.learners, self.val_set, task, self.scaler,
+                                                             config.batch_size)
             learning["epoch_seconds"] = time.perf_counter() - learning["epoch_seconds"]
-        value = monitor_value(_monitor(config, task), task, val_true, val_pred, val_loss, scaler)
+        value = monitor_value(self.monitor, task, val_true, val_pred, val_loss, self.scaler)
         if config.scheduler == "plateau":
-            scheduler.step(value)
-        elif scheduler is not None:
-            scheduler.step()
-        improved = state["best"] is None or (value > state["best"] if maximize else value < state["best"])
-        if improved:
+            self.scheduler.step(value)
+        elif self.scheduler is not None:
+            self.scheduler.step()
+        state = self.state
+        best = state["best"]
+        if best is None or (value > best if self.monitor in MAXIMIZED else value < best):
             state["best"], state["bad_epochs"] = value, 0
-            if learners.is_main:
-                info["weights_sha256"] = checkpoint.save_weights(run_dir, model)
-                info["best_epoch"] = epoch + 1
-                checkpoint.save_info(run_dir, info)
+            if self.learners.is_main:
+                self.info["weights_sha256"] = checkpoint.save_weights(self.run_dir, self.model)
+                self.info["best_epoch"] = epoch + 1
+                checkpoint.save_info(self.run_dir, self.info)
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch + 1
-        state["history"].append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
-                                 f"val_{_monitor(config, task)}": value, "lr": optimizer.param_groups[0]["lr"], **learning})
-        if learners.is_main:
-            _save_last(run_dir, model, optimizer, scheduler, state, synchronizer)
-            _write_log(run_dir, state["history"])
-        bar.set_postfix(train_loss=f"{train_loss:.4f}", val=f"{value:.4f}")
-        if state["bad_epochs"] >= config.patience:
-            break
-    bar.close()
+        row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, f"val_{self.monitor}": value,
+               "lr": self.optimizer.param_groups[0]["lr"], **learning}
+        state["history"].append(row)
+        if self.learners.is_main:
+            _save_last(self.run_dir, self.model, self.optimizer, self.scheduler, state, self.synchronizer)
+            _write_log(self.run_dir, state["history"])
+        return row
 
-    def final_metrics() -> dict:
-        run = checkpoint.load_run(run_dir, device)
-        metrics = evaluate_split(run, dataset, split, run_dir, state["history"], config.batch_size, device)
-        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-        return metrics
+    def finish(self) -> dict:
+        """Validation and test metrics of the best weights, tuned thresholds and plots (``metrics.json``)."""
 
-    return learners.from_main(final_metrics)
+        def final_metrics() -> dict:
+            run = checkpoint.load_run(self.run_dir, self.learners.device)
+            metrics = evaluate_split(run, self.dataset, self.split, self.run_dir, self.state["history"],
+                                     self.config.batch_size, self.learners.device)
+            (self.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+            return metrics
+
+        return self.learners.from_main(final_metrics)
 
 
 def _finished_metrics(run_dir: Path) -> dict | None:
@@ -170,7 +274,7 @@ def _learners_train_epoch(net, model, synchronizer: Synchronizer, learners: Lear
     start time (``epoch_seconds`` becomes the duration once validation is done).
     """
     started = time.perf_counter()
-    indices = training_indices(len(train_set), learners, config.seed * 100_003, epoch)
+    indices = training_indices(len(train_set), learners, epoch_seed(config.seed, epoch))
     loader = expanded_batches(train_set[torch.as_tensor(indices, dtype=torch.long)],
                               learner_batch_size(config.batch_size, learners))
     count = AllReduceCount()
@@ -204,7 +308,7 @@ def _resolve_split(dataset: GraphDataset, run_dir: Path, config: TrainConfig, sp
         return Split.from_dict(json.loads(saved.read_text()), dataset.ids)
     if split is None:
         if config.split == "stratified" and not is_classification(dataset.task):
-            raise ValueError(f"a stratified split balances class labels, but dataset {dataset.meta['name']!r} is a "
+            raise ConfigError(f"a stratified split balances class labels, but dataset {dataset.meta['name']!r} is a "
                              f"{dataset.task} task: use split 'random' or 'scaffold'")
         y = dataset.labels.numpy() if is_classification(dataset.task) else None
         split = make_split(config.split, len(dataset), smiles=dataset.smiles, y=y, fractions=config.split_fractions,
@@ -226,19 +330,9 @@ def _oversampled(train_set: GraphDataset, config: TrainConfig, run_dir: Path | N
 
 
 def _model_args(dataset: GraphDataset, config: TrainConfig) -> dict:
-    _, fixed, kind, needs_fp = model_entry(config.model)
-    if kind != dataset.kind:
-        raise ValueError(f"model {config.model!r} is for {kind}, but dataset {dataset.meta['name']!r} holds {dataset.kind}")
-    sample = dataset[0]
-    args = {"node_dim": sample.x.shape[1], "edge_dim": sample.edge_attr.shape[1], "out_dim": len(dataset.targets)}
-    if fixed.get("charge") and "charge" not in sample:
-        raise ValueError(f"model {config.model!r} needs partial charges: featurize with charges='cif' or "
-                         "'eqeq' (computed; e.g. molgnn train ... --charges eqeq)")
-    if needs_fp:
-        if "fp" not in sample:
-            raise ValueError(f"model {config.model!r} needs fingerprints: featurize with fingerprint_bits > 0")
-        args["fp_dim"] = sample.fp.shape[1]
-    return {**args, **config.model_args}
+    """The model's arguments: input sizes from the dataset's featurizer, ``out_dim`` from its targets, then ``model_args``."""
+    data = model_spec(config.model).data_arguments(dataset.featurizer, len(dataset.targets), f"dataset {dataset.meta['name']!r}")
+    return {**data, **config.model_args}
 
 
 def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
@@ -283,9 +377,8 @@ def _save_last(run_dir: Path, model, optimizer, scheduler, state: dict, synchron
                "scheduler": scheduler.state_dict() if scheduler is not None else {}, "state": state}
     if synchronizer is not None:
         payload["synchronizer"] = synchronizer.state_dict()
-    temporary = run_dir / (LAST + ".tmp")
-    torch.save(payload, temporary)
-    os.replace(temporary, run_dir / LAST)
+    with atomic_path(run_dir / LAST) as temporary:
+        torch.save(payload, temporary)
 
 
 def _write_log(run_dir: Path, history: list[dict]) -> None:

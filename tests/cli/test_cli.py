@@ -60,3 +60,23 @@ def test_help(verb, capsys):
     with pytest.raises(SystemExit) as exited:
         main([verb, "--help"])
     assert exited.value.code == 0 and "usage: molgnn" in capsys.readouterr().out
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch):
+    from molgnn.cli import datasets
+
+    def broken_registry():
+        return {}["card"]  # a KeyError that nobody raised on purpose
+
+    monkeypatch.setattr(datasets, "list_cards", broken_registry)
+    with pytest.raises(KeyError, match="card") as raised:
+        main(["datasets"])
+    assert raised.traceback[-1].name == "broken_registry"
+
+
+def test_a_bug_in_a_process_prints_its_traceback_and_fails():
+    script = ("import molgnn.cli.datasets as verb; verb.list_cards = lambda: {}['card']; "
+              "from molgnn.cli import main; raise SystemExit(main(['datasets']))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback (most recent call last)" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "KeyError: 'card'"

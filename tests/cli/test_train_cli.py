@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pandas as pd
 
 from molgnn.cli import main
@@ -29,8 +30,16 @@ def test_train_evaluate_predict(tmp_path, data_dir, capsys):
     assert main(["predict", str(run_dir), str(tmp_path / "new.csv"), "--id-column", "name", "--out", str(out)]) == 0
     predictions = pd.read_parquet(out)
     assert predictions["id"].tolist() == ["ethanol", "broken", "chlorobenzene"]
-    assert predictions["status"].tolist()[0] == "ok" and "syntax" in predictions["status"][1]
-    assert list(predictions.columns) == ["id", "status", "logp"]  # a plain CSV has no units
+    assert predictions["status"].tolist() == ["ok", "invalid_smiles", "ok"] and "syntax" in predictions["reason"][1]
+    assert list(predictions.columns) == ["index", "id", "source", "status", "reason", "logp"]  # a plain CSV has no units
+    assert "3 inputs: 2 predicted, 1 rejected" in capsys.readouterr().out
+    assert main(["predict", str(run_dir), str(tmp_path / "new.csv"), "--out", str(tmp_path / "p.txt")]) == 0
+    assert pd.read_parquet(tmp_path / "p.txt")["id"].tolist() == ["0", "1", "2"]  # Parquet unless the name ends in .csv
+    assert main(["predict", str(run_dir), str(tmp_path / "new.csv"), "--id-column", "name", "--out", str(tmp_path / "p.csv")]) == 0
+    table = pd.read_csv(tmp_path / "p.csv", dtype=str, keep_default_na=False)
+    assert table.drop(columns="logp").equals(predictions.drop(columns="logp").astype(str))
+    assert np.allclose(table["logp"].replace("", "nan").astype(float), predictions["logp"], equal_nan=True)
+    assert not list(tmp_path.glob("*.parts"))  # predict keeps no work folder
 
 
 def test_config_file_with_unknown_key_is_refused(tmp_path, capsys):

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from molgnn.data import build
-from molgnn.data.build import DatasetBuildError, load_dataset
+from molgnn.data.build import DatasetBuildError, load_dataset, resolve_spec
 from molgnn.data.sources import DatasetSpecError
+from molgnn.errors import ConfigError
 from molgnn.featurize.crystal import CrystalFeaturizer
 from molgnn.featurize.molecule import MoleculeFeaturizer
 
@@ -59,7 +60,6 @@ def test_cache_is_reused_and_invalidated_by_config(small_csv, cache_dir, monkeyp
 
 
 def test_interrupted_build_resumes_without_redoing_chunks(small_csv, cache_dir, monkeypatch):
-    monkeypatch.setitem(build.CHUNK_SIZE, "molecules", 10)
     real = build._featurize_chunk
     done = []
 
@@ -71,10 +71,11 @@ def test_interrupted_build_resumes_without_redoing_chunks(small_csv, cache_dir, 
 
     monkeypatch.setattr(build, "_featurize_chunk", interrupt_third)
     with pytest.raises(KeyboardInterrupt):
-        load_dataset(small_csv, cache_dir=cache_dir, workers=1, progress=False)
+        load_dataset(small_csv, cache_dir=cache_dir, workers=1, progress=False, chunk_size=10)
     monkeypatch.setattr(build, "_featurize_chunk", lambda *args: done.append(args[4].name) or real(*args))
-    resumed = load_dataset(small_csv, cache_dir=cache_dir, workers=1, progress=False)
+    resumed = load_dataset(small_csv, cache_dir=cache_dir, workers=1, progress=False, chunk_size=10)
     assert done == ["000000.pt", "000001.pt", "000002.pt", "000003.pt", "000004.pt"]  # no chunk done twice
+    assert not list(cache_dir.rglob("parts-*"))  # the chunks are gone once the dataset is written
     clean = load_dataset(small_csv, cache_dir=cache_dir / "clean", workers=1, progress=False)
     assert resumed.ids == clean.ids and torch.equal(resumed._data.x, clean._data.x)
 
@@ -82,11 +83,8 @@ def test_interrupted_build_resumes_without_redoing_chunks(small_csv, cache_dir, 
 @pytest.mark.multiprocess
 def test_parallel_build_equals_serial(data_dir, cache_dir):
     serial = load_dataset("cgcnn_sample", data_dir=data_dir, cache_dir=cache_dir / "a", workers=1, progress=False)
-    build.CHUNK_SIZE["crystals"], saved = 2, build.CHUNK_SIZE["crystals"]
-    try:
-        parallel = load_dataset("cgcnn_sample", data_dir=data_dir, cache_dir=cache_dir / "b", workers=2, progress=False)
-    finally:
-        build.CHUNK_SIZE["crystals"] = saved
+    parallel = load_dataset("cgcnn_sample", data_dir=data_dir, cache_dir=cache_dir / "b", workers=2, progress=False,
+                            chunk_size=2)
     assert serial.ids == parallel.ids
     for key in ("edge_index", "edge_dist", "pbc_offset", "z", "y"):
         assert torch.equal(serial._data[key], parallel._data[key])
@@ -127,3 +125,11 @@ def test_duplicate_ids_in_a_cgcnn_folder_are_refused(tmp_path, data_dir, cache_d
     (folder / "id_prop.csv").write_text("1000041,1.0\n1000050,2.0\n1000041,3.0\n")
     with pytest.raises(DatasetSpecError, match="'1000041' repeats"):
         load_dataset(folder, cache_dir=cache_dir, workers=1, progress=False)
+
+
+def test_the_loader_decides_the_kind_and_a_featurizer_of_another_kind_is_refused(small_csv, data_dir, cache_dir):
+    assert resolve_spec(small_csv).default_featurizer() == MoleculeFeaturizer()
+    assert resolve_spec("crafted726", data_dir).default_featurizer() == CrystalFeaturizer(charges="cif")
+    assert resolve_spec("hmof100", data_dir).default_featurizer() == CrystalFeaturizer(charges="none")
+    with pytest.raises(ConfigError, match="holds molecules, but the featurizer CrystalFeaturizer takes crystals"):
+        load_dataset(small_csv, cache_dir=cache_dir, featurizer=CrystalFeaturizer())

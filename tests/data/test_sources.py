@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from molgnn.data.sources import DatasetSpecError, cgcnn_folder, crafted726, hmof100, smiles_csv
+from molgnn.data.sources import LOADERS, DatasetSpecError, cgcnn_folder, crafted726, hmof100, smiles_csv
 
 
 def test_missing_labels_are_nan_not_zero(data_dir):
@@ -30,7 +30,7 @@ def test_unknown_column_is_named(tmp_path):
 def test_crafted726_excludes_flagged_structures_and_reads_several_pressures(data_dir):
     records = crafted726(data_dir / "crafted726", pressures=[0.1, 1.0])
     assert len(records.excluded) == 36 and len(records) == 690
-    assert records.targets == ["CO2_298K_0.1bar", "CO2_298K_1bar"] and records.has_charges
+    assert records.targets == ["CO2_298K_0.1bar", "CO2_298K_1bar"] and LOADERS["crafted726"].charges_in_files
     assert 0.8 < np.median(records.y[:, 0]) < 1.2 and 2.9 < np.median(records.y[:, 1]) < 3.3
     assert not np.isnan(records.y).any()
     everything = crafted726(data_dir / "crafted726", exclude_inconsistent=False, charges="EQeq")
@@ -46,7 +46,7 @@ def test_crafted726_rejects_pressures_off_the_grid(data_dir):
 
 def test_hmof100_has_five_pressures(data_dir):
     records = hmof100(data_dir / "hmof100")
-    assert len(records) == 100 and records.y.shape == (100, 5) and not records.has_charges
+    assert len(records) == 100 and records.y.shape == (100, 5) and not LOADERS["hmof100"].charges_in_files
     assert records.units["CO2_298K_2.5bar"] == "mol/kg"
 
 

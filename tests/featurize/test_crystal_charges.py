@@ -8,8 +8,8 @@ import pytest
 from molgnn.chem.crystal import Crystal, read_cif
 from molgnn.chem.errors import ChargeEquilibrationError, InvalidInputError
 from molgnn.data.build import cache_key, resolve_spec
-from molgnn.featurize.config import featurizer_from_config
 from molgnn.featurize.crystal import CHARGE_SCHEMES, CrystalFeaturizer
+from molgnn.featurize.registry import featurizer_from_config
 
 
 def test_eqeq_charges_of_a_ddec_cif_match_the_published_eqeq_charges(data_dir):

@@ -200,6 +200,8 @@ def test_registry_and_parameters():
     assert sampler.get_params() == {"budget": 0.1, "seed": 4, "scumble_weight": 0.0, "copy_discount": 1.0, "refreshes": 16}
     assert repr(sampler).startswith("CoOccurrenceOversampler(budget=0.1, seed=4")
     assert MLSMOTE().get_params() == {"budget": 0.25, "seed": 0, "k": 5, "label_rule": "ranking"}
+    assert {name: set(cls.requires) for name, cls in OVERSAMPLERS.items()} == {
+        "none": set(), "ml-ros": set(), "mlsmote": {"fingerprint"}, "cooccurrence": set()}  # what features are read from
     for budget in (-0.1, float("nan")):
         with pytest.raises(ValueError, match="budget"):
             MLROS(budget=budget).resample(TOY)

@@ -2,13 +2,15 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
+from molgnn.errors import ConfigError
 from molgnn.featurize.crystal import CrystalFeaturizer
 from molgnn.featurize.molecule import MoleculeFeaturizer
-from molgnn.models import MODELS, build_model
+from molgnn.models import MODELS, build_model, model_spec
+from molgnn.models.crystal import CrystalGNN
 from molgnn.models.registry import UnknownModelError
 
-CRYSTAL_MODELS = [name for name, entry in MODELS.items() if entry[2] == "crystals"]
-MOLECULE_MODELS = [name for name, entry in MODELS.items() if entry[2] == "molecules"]
+CRYSTAL_MODELS = [name for name, spec in MODELS.items() if spec.kind == "crystals"]
+MOLECULE_MODELS = [name for name, spec in MODELS.items() if spec.kind == "molecules"]
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +26,7 @@ def molecule_batch():
 
 
 def _kwargs(name, featurizer, out_dim=3):
-    kwargs = dict(node_dim=featurizer.num_atom_features, edge_dim=featurizer.num_edge_features, out_dim=out_dim)
-    if MODELS[name][3]:
-        kwargs["fp_dim"] = featurizer.fingerprint_bits
-    return kwargs
+    return model_spec(name).data_arguments(featurizer, out_dim)
 
 
 @pytest.mark.parametrize("name", CRYSTAL_MODELS)
@@ -61,3 +60,32 @@ def test_registry_errors():
         build_model("cgcn", node_dim=1, edge_dim=1, out_dim=1)
     with pytest.raises(ValueError, match="fixes"):
         build_model("charge", node_dim=1, edge_dim=1, out_dim=1, charge=False)
+    with pytest.raises(ConfigError, match=r"'gine' has no argument\(s\) \['heads'\]; its arguments: hidden=128"):
+        build_model("gine", node_dim=1, edge_dim=1, out_dim=1, heads=2)
+
+
+def test_crystal_variants_are_every_combination_of_their_flags():
+    crystal = {name: MODELS[name] for name in CRYSTAL_MODELS}
+    assert set(crystal) == {"cgcnn", "edge", "attention", "charge", "edge_attention", "edge_charge", "attention_charge",
+                            "edge_attention_charge"}
+    flags_on = {name: sorted(flag for flag, on in spec.fixed.items() if on) for name, spec in crystal.items()}
+    assert flags_on["cgcnn"] == [] and flags_on["edge_attention_charge"] == ["attention", "charge", "edge_update"]
+    assert flags_on["attention_charge"] == ["attention", "charge"] and flags_on["edge"] == ["edge_update"]
+    assert all(set(spec.fixed) == {"edge_update", "attention", "charge"} for spec in crystal.values())
+    assert all(spec.cls is CrystalGNN and spec.requires == ({"charges"} if "charge" in name else set())
+               for name, spec in crystal.items())
+    assert MODELS["hybrid"].requires == {"fingerprint"} and MODELS["gine"].requires == frozenset()
+    assert not {"charge", "attention"} & set(MODELS["edge_charge"].arguments()) and MODELS["edge_charge"].arguments()["hidden"] == 64
+
+
+def test_data_arguments_come_from_the_featurizer_and_missing_parts_are_named():
+    featurizer = MoleculeFeaturizer(fingerprint_bits=128)
+    assert model_spec("hybrid").data_arguments(featurizer, 4) == {"node_dim": featurizer.num_atom_features,
+                                                                  "edge_dim": featurizer.num_edge_features,
+                                                                  "out_dim": 4, "fp_dim": 128}
+    with pytest.raises(ConfigError, match="'hybrid' needs fingerprint .data.fp.: featurize with fingerprint_bits > 0"):
+        model_spec("hybrid").data_arguments(MoleculeFeaturizer(), 4)
+    with pytest.raises(ConfigError, match="'charge' needs charges .data.charge.: featurize with charges='cif' or 'eqeq'"):
+        model_spec("charge").data_arguments(CrystalFeaturizer(charges="none"), 1)
+    with pytest.raises(ConfigError, match="'cgcnn' is for crystals, but the data holds molecules"):
+        model_spec("cgcnn").data_arguments(featurizer, 1)

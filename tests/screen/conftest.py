@@ -9,7 +9,10 @@ import pytest
 from molgnn.data.build import dataset_from_inputs
 from molgnn.featurize.crystal import CrystalFeaturizer
 from molgnn.featurize.molecule import MoleculeFeaturizer
+from molgnn.train.checkpoint import load_run
 from molgnn.train.config import TrainConfig
+from molgnn.train.evaluate import predict_batches
+from molgnn.train.loader import expanded_batches
 from molgnn.train.trainer import train
 
 SIDER_ROWS = 300
@@ -69,6 +72,18 @@ def charge_run(tmp_path_factory, data_dir, crystal_files) -> Path:
     """A charge-aware model trained on the DDEC charges read from the CIF files."""
     dataset = _crystal_dataset(data_dir, crystal_files, CrystalFeaturizer(charges="cif"))
     return _train(dataset, tmp_path_factory.mktemp("charge-run") / "charge", "charge", {"hidden": 16, "layers": 1}, 0)
+
+
+def direct_predictions(run_dir: Path, smiles: list[str]) -> np.ndarray:
+    """``[n, T]`` predictions of a run by the training engine's own path (NaN where a SMILES is rejected)."""
+    run = load_run(run_dir)
+    ids = [str(k) for k in range(len(smiles))]
+    dataset = dataset_from_inputs(smiles, np.full((len(smiles), len(run.targets)), np.nan), run.featurizer, ids=ids,
+                                  targets=run.targets, task=run.task)
+    _, predicted, _ = predict_batches(run.model, expanded_batches(dataset, 64), run.task, run.scaler, "cpu")
+    values = np.full((len(smiles), len(run.targets)), np.nan)
+    values[[int(i) for i in dataset.ids]] = predicted
+    return values
 
 
 def assert_same_tables(left: pd.DataFrame, right: pd.DataFrame) -> None:

@@ -10,11 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from molgnn.screen import ScreenError, screen, top_candidates
+from molgnn.screen import ScreenError, predict, screen, top_candidates
 from molgnn.screen.store import ScreenStoreError
 from molgnn.train.checkpoint import load_run
-from molgnn.train.predict import predict_inputs
-from tests.screen.conftest import BAD_SMILES, assert_same_tables
+from tests.screen.conftest import BAD_SMILES, assert_same_tables, direct_predictions
 
 LONELY_CIF = """data_lonely
 _cell_length_a 40
@@ -74,10 +73,11 @@ def test_rows_in_equal_rows_out_with_bad_smiles(tmp_path, molecule_runs, smiles_
     bad = table[table["status"] != "ok"]
     assert bad["reason"].str.len().gt(0).all() and bad.iloc[:, 5:].isna().all().all()
     assert result.summary["status"] == {"ok": len(frame) - len(BAD_SMILES), "invalid_smiles": len(BAD_SMILES)}
-    # the same predictions as the run's own predict path
-    run = load_run(molecule_runs[0])
-    expected = predict_inputs(run, frame["SMILES"].fillna("").tolist(), frame["name"].tolist())
-    np.testing.assert_allclose(table.iloc[:, 5:].to_numpy(), expected.iloc[:, 2:].to_numpy(), rtol=1e-5, atol=1e-6)
+    # the same predictions as the training engine's own path, and as predict() in memory
+    expected = direct_predictions(molecule_runs[0], frame["SMILES"].fillna("").tolist())
+    np.testing.assert_allclose(table.iloc[:, 5:].to_numpy(), expected, rtol=1e-5, atol=1e-6)
+    in_memory = predict(molecule_runs[0], frame["SMILES"].fillna("").tolist(), ids=frame["name"].tolist())
+    assert_same_tables(in_memory, table)
 
 
 def test_ensemble_mean_and_std_by_hand(tmp_path, molecule_runs, smiles_library):
@@ -85,8 +85,7 @@ def test_ensemble_mean_and_std_by_hand(tmp_path, molecule_runs, smiles_library):
     result = screen(molecule_runs, path, tmp_path / "out.csv", id_column="name", workers=1, chunk_size=50,
                     progress=False)
     table = result.table()
-    per_run = [predict_inputs(load_run(r), frame["SMILES"].fillna("").tolist()).iloc[:, 2:].to_numpy()
-               for r in molecule_runs]
+    per_run = [direct_predictions(r, frame["SMILES"].fillna("").tolist()) for r in molecule_runs]
     targets = load_run(molecule_runs[0]).targets
     assert [c for c in table.columns[5:]] == targets + [f"{t} std" for t in targets]
     stacked = np.stack(per_run)

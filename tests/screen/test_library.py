@@ -5,7 +5,7 @@ import importlib.util
 import pandas as pd
 import pytest
 
-from molgnn.screen.library import CRYSTALS, MOLECULES, LibraryError, open_library
+from molgnn.screen.library import CRYSTALS, MOLECULES, Library, LibraryError, open_library
 
 
 @pytest.fixture
@@ -45,10 +45,8 @@ def test_csv_ids_default_to_row_numbers_and_columns_are_checked(tmp_path, smiles
 def test_unknown_or_missing_libraries_are_clear_errors(tmp_path, crafted):
     with pytest.raises(LibraryError, match="does not exist"):
         open_library(tmp_path / "nothing.csv")
-    with pytest.raises(LibraryError, match="single CIF"):
-        open_library(crafted / "ABUWOJ.cif")
     (tmp_path / "notes.txt").write_text("x")
-    with pytest.raises(LibraryError, match="a library is"):
+    with pytest.raises(LibraryError, match="a library is a folder or tar/zip archive of CIFs, one CIF"):
         open_library(tmp_path / "notes.txt")
     with pytest.raises(LibraryError, match="unknown CoRE MOF set"):
         open_library("core-mof:2020")
@@ -68,3 +66,14 @@ def test_core_mof_streams_its_cifs_or_says_how_to_install_it():
     assert library.kind == CRYSTALS and [r[0] for r in first] == [0, 1, 2]
     assert all(r[2].startswith("core-mof:2019-FSR:") and "_cell_length_a" in r[3] for r in first)
     assert library.identity()["core_mof"] == ["2019-FSR"]
+
+
+def test_one_cif_and_records_in_memory_are_libraries(crafted):
+    one = open_library(crafted / "ABUWOJ.cif")
+    assert one.kind == CRYSTALS and one.count() == 1
+    assert [r[:3] for r in one.records()] == [(0, "ABUWOJ", str(crafted / "ABUWOJ.cif"))]
+    memory = Library.in_memory(["CCO", "C1CC"], ["ethanol", "broken"], MOLECULES)
+    assert list(memory.records()) == [(0, "ethanol", "CCO", "CCO"), (1, "broken", "C1CC", "C1CC")]
+    assert memory.count() == 2 and memory.identity() != Library.in_memory(["CCO", "CCN"], None, MOLECULES).identity()
+    with pytest.raises(LibraryError, match="1 ids given for 2 records"):
+        Library.in_memory(["CCO", "C1CC"], ["a"], MOLECULES)

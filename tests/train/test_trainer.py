@@ -7,10 +7,10 @@ import torch
 
 from molgnn.data.build import dataset_from_inputs, load_dataset
 from molgnn.featurize.molecule import MoleculeFeaturizer
+from molgnn.screen import predict
 from molgnn.train import trainer
 from molgnn.train.checkpoint import CheckpointError, load_run
 from molgnn.train.config import TrainConfig
-from molgnn.train.predict import predict_inputs
 
 
 @pytest.fixture(scope="module")
@@ -44,36 +44,64 @@ def test_same_seed_same_metrics_and_loss_falls(sider, tmp_path):
     assert 0 <= first["test"]["roc_auc"] <= 1 and "test_tuned_threshold" in first
 
 
-def test_resume_equals_uninterrupted(sider, tmp_path, monkeypatch):
-    whole = trainer.train(sider, tmp_path / "whole", _config(), progress=False)
-    real = trainer._train_epoch
-    calls = []
+class Interrupt(trainer.Callback):
+    """Stops the process (as Ctrl-C would) when the third epoch starts."""
 
-    def crash_on_third(*args):
-        calls.append(1)
-        if len(calls) == 3:
+    def on_epoch_start(self, training, epoch):
+        if epoch == 2:
             raise KeyboardInterrupt
-        return real(*args)
 
-    monkeypatch.setattr(trainer, "_train_epoch", crash_on_third)
+
+class Record(trainer.Callback):
+    def __init__(self):
+        self.events = []
+
+    def on_epoch_start(self, training, epoch):
+        self.events.append(("start", epoch))
+
+    def on_epoch_end(self, training, epoch, row):
+        self.events.append(("end", epoch, row["epoch"], training.state["history"][-1] is row))
+
+    def on_metrics(self, training, metrics):
+        self.events.append(("metrics", metrics["best_epoch"]))
+
+
+def test_resume_equals_uninterrupted(sider, tmp_path):
+    whole = trainer.train(sider, tmp_path / "whole", _config(), progress=False)
     with pytest.raises(KeyboardInterrupt):
-        trainer.train(sider, tmp_path / "cut", _config(), progress=False)
-    monkeypatch.setattr(trainer, "_train_epoch", real)
-    resumed = trainer.train(sider, tmp_path / "cut", _config(), progress=False)
+        trainer.train(sider, tmp_path / "cut", _config(), progress=False, callbacks=[Interrupt()])
+    assert [row["epoch"] for row in json.loads((tmp_path / "cut" / "log.json").read_text())] == [1, 2]
+    record = Record()
+    resumed = trainer.train(sider, tmp_path / "cut", _config(), progress=False, callbacks=[record])
     assert resumed == whole
     log = json.loads((tmp_path / "cut" / "log.json").read_text())
     assert [row["epoch"] for row in log] == [1, 2, 3, 4]
+    assert record.events == [("start", 2), ("end", 2, 3, True), ("start", 3), ("end", 3, 4, True),
+                             ("metrics", whole["best_epoch"])]
+
+
+def test_a_callback_can_stop_training(sider, tmp_path):
+    class StopAfterTwo(trainer.Callback):
+        def on_epoch_end(self, training, epoch, row):
+            training.stop = epoch == 1
+
+    metrics = trainer.train(sider, tmp_path, _config(), progress=False, callbacks=[StopAfterTwo()])
+    assert metrics["epochs_run"] == 2 and len(json.loads((tmp_path / "log.json").read_text())) == 2
+
+
+def test_epoch_seeds_are_those_resumed_runs_depend_on():
+    assert [trainer.epoch_seed(3, epoch) for epoch in (0, 1, 2)] == [300_009, 300_010, 300_011]
 
 
 def test_checkpoint_round_trip_and_broken_files(sider, tmp_path):
     trainer.train(sider, tmp_path / "run", _config(epochs=2), progress=False)
     run = load_run(tmp_path / "run")
     smiles = ["CCO", "c1ccccc1", "not a smiles"]
-    first = predict_inputs(run, smiles)
-    again = predict_inputs(load_run(tmp_path / "run"), smiles)
+    first = predict(run, smiles)
+    again = predict(tmp_path / "run", smiles)
     pd.testing.assert_frame_equal(first, again)
-    assert first["status"].tolist()[:2] == ["ok", "ok"] and "syntax" in first["status"][2]
-    assert first.iloc[2, 2:].isna().all() and len(first) == 3
+    assert first["status"].tolist() == ["ok", "ok", "invalid_smiles"] and "syntax" in first["reason"][2]
+    assert first.iloc[2, 5:].isna().all() and first.iloc[:2, 5:].notna().all().all() and len(first) == 3
     weights = tmp_path / "run" / "weights.pt"
     weights.write_bytes(weights.read_bytes()[:-100])
     with pytest.raises(CheckpointError, match="checksum"):
@@ -115,6 +143,10 @@ def test_wrong_model_for_data_is_refused(sider, tmp_path):
         trainer.train(sider, tmp_path, _config(model="cgcnn"), progress=False)
     with pytest.raises(ValueError, match="unknown training config key"):
         TrainConfig.from_dict({"epochs": 3, "learning_rate": 0.1})
+    with pytest.raises(ValueError, match="model must be one of"):
+        TrainConfig(model="cgcn")
+    with pytest.raises(ValueError, match=r"'gine' has no argument\(s\) \['heads'\]"):
+        TrainConfig(model="gine", model_args={"heads": 4})
 
 
 def test_scaffold_and_stratified_splits_are_saved(sider, tmp_path):
@@ -128,11 +160,12 @@ def test_scaffold_and_stratified_splits_are_saved(sider, tmp_path):
 def test_predictions_stay_in_their_rows_when_ids_repeat(sider, tmp_path):
     trainer.train(sider, tmp_path, _config(epochs=1), progress=False)
     run = load_run(tmp_path)
-    frame = predict_inputs(run, ["CCO", "C1CC", "c1ccccc1"], ids=["a", "a", "b"])
-    assert frame["status"].tolist()[0] == "ok" and "syntax" in frame["status"][1] and frame["status"][2] == "ok"
-    assert frame.iloc[0, 2:].notna().all() and frame.iloc[1, 2:].isna().all()
-    alone = predict_inputs(run, ["CCO"])
-    np.testing.assert_allclose(frame.iloc[0, 2:].to_numpy(float), alone.iloc[0, 2:].to_numpy(float), rtol=1e-6)
+    frame = predict(run, ["CCO", "C1CC", "c1ccccc1"], ids=["a", "a", "b"])
+    assert frame["status"].tolist() == ["ok", "invalid_smiles", "ok"] and "syntax" in frame["reason"][1]
+    assert frame["id"].tolist() == ["a", "a", "b"] and frame["index"].tolist() == [0, 1, 2]
+    assert frame.iloc[0, 5:].notna().all() and frame.iloc[1, 5:].isna().all()
+    alone = predict(run, ["CCO"])
+    np.testing.assert_allclose(frame.iloc[0, 5:].to_numpy(float), alone.iloc[0, 5:].to_numpy(float), rtol=1e-6)
 
 
 @pytest.mark.parametrize("oversample", ["cooccurrence", "mlsmote"])
