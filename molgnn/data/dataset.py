@@ -68,6 +68,13 @@ class GraphDataset(InMemoryDataset):
         """All targets as ``[len(self), T]`` float, NaN where missing."""
         return self._data.y[torch.as_tensor(self._positions(), dtype=torch.long)]
 
+    @property
+    def descriptors(self) -> torch.Tensor | None:
+        """The global descriptors of every graph as ``[len(self), K]`` (``featurizer.descriptor_names``), or None."""
+        if "descriptors" not in self._data:
+            return None
+        return self._data.descriptors[torch.as_tensor(self._positions(), dtype=torch.long)]
+
     def summary(self) -> dict:
         """Counts and label statistics, JSON-ready."""
         y = self.labels

@@ -42,6 +42,7 @@ from molgnn.distributed.sharding import gather_predictions, learner_batch_size, 
 from molgnn.errors import ConfigError
 from molgnn.imbalance import make_oversampler
 from molgnn.models.registry import build_model, model_spec
+from molgnn.nn import DescriptorScaler
 from molgnn.tasks import is_classification
 from molgnn.train import checkpoint
 from molgnn.train.config import TrainConfig
@@ -168,6 +169,7 @@ class Training:
         model_args = _model_args(dataset, config)
         torch.manual_seed(config.seed)
         model = build_model(config.model, **model_args).to(device)
+        _fit_descriptor_scalers(model, dataset[torch.as_tensor(split.train)])
         optimizer = _optimizer(model, config)
         scheduler = _scheduler(optimizer, config, _monitor(config, task) in MAXIMIZED)
         state = {"epoch": 0, "best": None, "bad_epochs": 0, "history": []}
@@ -333,6 +335,15 @@ def _model_args(dataset: GraphDataset, config: TrainConfig) -> dict:
     """The model's arguments: input sizes from the dataset's featurizer, ``out_dim`` from its targets, then ``model_args``."""
     data = model_spec(config.model).data_arguments(dataset.featurizer, len(dataset.targets), f"dataset {dataset.meta['name']!r}")
     return {**data, **config.model_args}
+
+
+def _fit_descriptor_scalers(model: nn.Module, train_set: GraphDataset) -> None:
+    """Set every ``DescriptorScaler`` of ``model`` from the training graphs (a resumed run then loads its own)."""
+    scalers = [module for module in model.modules() if isinstance(module, DescriptorScaler)]
+    if scalers:
+        values = train_set.descriptors
+        for scaler in scalers:
+            scaler.fit(values)
 
 
 def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
