@@ -17,8 +17,9 @@ from molgnn.train.targets import TargetScaler, masked_loss, to_predictions
 
 
 @torch.no_grad()
-def predict_batches(model, loader, task: str, scaler: TargetScaler, device) -> tuple[np.ndarray, np.ndarray, float]:
-    """``(y_true, y_pred, mean loss)`` over a loader; NaN where a label is missing.
+def predict_batches(model, loader, task: str, scaler: TargetScaler, device,
+                    loss: str = "auto") -> tuple[np.ndarray, np.ndarray, float]:
+    """``(y_true, y_pred, mean loss)`` over a loader (``loss`` as in ``masked_loss``); NaN where a label is missing.
 
     ``y_pred`` holds probabilities (classification) or values in the targets' units (regression).
     """
@@ -28,7 +29,7 @@ def predict_batches(model, loader, task: str, scaler: TargetScaler, device) -> t
         batch = batch.to(device)
         output = model(batch)
         if "y" in batch:
-            total += float(masked_loss(task, output, scaler.scale(batch.y), batch.y_mask)) * batch.num_graphs
+            total += float(masked_loss(task, output, scaler.scale(batch.y), batch.y_mask, loss=loss)) * batch.num_graphs
             truths.append(batch.y.cpu())
         count += batch.num_graphs
         outputs.append(to_predictions(task, output, scaler).cpu())
@@ -45,7 +46,7 @@ def monitor_value(name: str, task: str, y_true: np.ndarray, y_pred: np.ndarray, 
     if name in ("roc_auc", "pr_auc"):
         value = classification_metrics(y_true, y_pred, [str(i) for i in range(y_true.shape[1])])[name]
         return float("nan") if value is None else float(value)
-    errors = np.abs(y_pred - y_true) / scaler.std.numpy()
+    errors = np.abs(y_pred - y_true) / scaler.target_std.numpy()
     return float(np.nanmean(np.nanmean(errors, axis=0)))
 
 
