@@ -13,11 +13,11 @@ from pathlib import Path
 from molgnn.data.build import load_dataset, resolve_spec
 from molgnn.errors import ConfigError
 from molgnn.featurize.base import CRYSTALS, MOLECULES, Featurizer
-from molgnn.featurize.crystal import CHARGE_SCHEMES, ISOLATED_POLICIES, CrystalFeaturizer
+from molgnn.featurize.crystal import CHARGE_SCHEMES, DESCRIPTOR_SETS, ISOLATED_POLICIES, CrystalFeaturizer
 from molgnn.featurize.molecule import MoleculeFeaturizer
 
 FEATURIZER_FLAGS = {MOLECULES: ("gasteiger", "fingerprint_bits"),
-                    CRYSTALS: ("cutoff", "max_neighbors", "charges", "element_features", "isolated")}
+                    CRYSTALS: ("cutoff", "max_neighbors", "charges", "element_features", "isolated", "descriptors")}
 
 
 def add_parser(verbs, name: str) -> None:
@@ -52,6 +52,9 @@ def dataset_arguments(parser, optional: bool = False, featurizer_flags: bool = T
     crystals.add_argument("--element-features", help="'cgcnn' (default) or the path of an atom_init.json")
     crystals.add_argument("--isolated", choices=ISOLATED_POLICIES,
                           help="atom without neighbours in the cutoff: reject the structure (error, default) or keep the atom")
+    crystals.add_argument("--descriptors", type=_names, metavar="SETS",
+                          help=f"global descriptors to attach, comma-separated of {', '.join(DESCRIPTOR_SETS)} "
+                               "(pore geometry; CO2 host-guest energies from the charges); for the *_descriptors models")
 
 
 def options_from_args(args) -> dict:
@@ -70,6 +73,10 @@ def load_from_args(args, strict: bool = False, rebuild: bool = False):
     featurizer = featurizer_from_args(args, spec.default_featurizer())
     return load_dataset(args.data, args.data_dir, featurizer, options_from_args(args), args.cache_dir,
                         args.workers, strict, progress=not args.json, rebuild=rebuild)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 def _options(pairs: list[str]) -> dict:

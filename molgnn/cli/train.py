@@ -10,7 +10,7 @@ from molgnn.distributed.environment import torchrun_environment
 from molgnn.distributed.learners import leave
 from molgnn.imbalance import OVERSAMPLERS
 from molgnn.models.registry import MODELS, model_spec
-from molgnn.train.config import DISTRIBUTED, OPTIMIZERS, SCHEDULERS, SPLITS, TrainConfig
+from molgnn.train.config import DISTRIBUTED, LOSSES, OPTIMIZERS, SCHEDULERS, SPLITS, TARGET_TRANSFORMS, TrainConfig
 from molgnn.train.trainer import train
 
 
@@ -34,6 +34,10 @@ def add_parser(verbs, name: str) -> None:
                         help="oversample the training split (molgnn's own: cooccurrence; default none)")
     parser.add_argument("--oversample-budget", type=float, help="samples to add, as a fraction of the training set (0.25)")
     parser.add_argument("--pos-weight", action="store_true", default=None, help="weight positives per label")
+    parser.add_argument("--loss", choices=LOSSES, help="regression loss on standardized targets (default mse)")
+    parser.add_argument("--target-transform", choices=TARGET_TRANSFORMS,
+                        help="log1p: learn log(1 + y), never predict below 0 (uptakes, counts)")
+    parser.add_argument("--ema", type=float, help="decay per step of the weight average that is validated and saved (0: off)")
     parser.add_argument("--no-resume", action="store_true", help="start over even if the run folder has a run")
     parallel = parser.add_argument_group("distributed training (launch with torchrun, see the README)")
     parallel.add_argument("--distributed", choices=DISTRIBUTED, help="ddp, K-AVG, block-momentum MAVG or Hier-AVG (default none)")
@@ -47,7 +51,7 @@ def run(args) -> int:
     values = TrainConfig.from_file(args.config).to_dict() if args.config else {}
     for key in ("model", "model_args", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "scheduler",
                 "patience", "split", "seed", "pos_weight", "oversample", "oversample_budget", "distributed",
-                "average_every", "block_momentum", "group_size", "global_every"):
+                "average_every", "block_momentum", "group_size", "global_every", "loss", "target_transform", "ema"):
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     config = TrainConfig.from_dict(values)
@@ -69,5 +73,8 @@ def run(args) -> int:
                 shown = {k: v for k, v in metrics[split].items() if not isinstance(v, (dict, list))}
                 print(f"{split}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                                for k, v in shown.items()))
+        for name, scores in metrics.get("test_baselines", {}).items():
+            print(f"test, {name} on the same split: " + ", ".join(
+                f"{target} MAE={s['mae']:.4g} R2={s['r2']:.4g}" for target, s in scores.items()))
         print(f"run folder: {args.out}")
     return 0

@@ -11,6 +11,7 @@ import torch
 from molgnn.data.splits import Split
 from molgnn.tasks import is_classification
 from molgnn.train import checkpoint, plots
+from molgnn.train.baselines import regression_baselines
 from molgnn.train.loader import expanded_batches
 from molgnn.train.metrics import classification_metrics, regression_metrics, tune_thresholds
 from molgnn.train.targets import TargetScaler, masked_loss, to_predictions
@@ -96,6 +97,8 @@ def evaluate_split(run: checkpoint.Run, dataset, split: Split, run_dir: Path, hi
             results[name] = _metrics(run, y_true, y_pred, loss, None)
         shown = arrays.get("test", arrays["val"])
         plots.parity_plots(shown[0], shown[1], run.targets, run.info.get("units", {}), plot_dir / "parity.png")
+        if len(split.test):
+            results["test_baselines"] = regression_baselines(dataset, split)
     results["best_epoch"] = run.info.get("best_epoch")
     results["epochs_run"] = len(history)
     return json.loads(json.dumps(results, default=float))
