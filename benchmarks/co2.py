@@ -242,42 +242,62 @@ def _quiet_stdout():
 
 
 def pyzeo_comparison(data_dir: Path, names: list[str], table) -> dict:
-    """zeo++ (PyPI pyzeo) on ``names``: LCD/PLD (free sphere), surface and volume with a 1.65 Å probe."""
+    """zeo++ (PyPI pyzeo) on ``names``: LCD/PLD (free sphere), surface and volume with a 1.65 Å probe.
+
+    Each structure runs in its own process: zeo++ ends the process (C++ ``exit``) on some inputs.
+    """
     import pandas as pd
 
-    try:
-        from pyzeo.area_volume import surface_area, volume
-        from pyzeo.netstorage import AtomNetwork
-    except ImportError as error:
-        return {"status": f"unavailable: {error} (pip install pyzeo, in the bench extra)"}
     from molgnn.chem.crystal import read_cif
     from molgnn.chem.pores import PoreGeometry
 
-    rows, zeo_seconds, molgnn_seconds = [], [], []
+    rows, zeo_seconds, molgnn_seconds, failed = [], [], [], []
     for name in names:
         path = data_dir / "crafted726" / "cif" / "DDEC" / f"{name}.cif"
-        with tempfile.TemporaryDirectory() as folder, _quiet_stdout():
-            start = time.perf_counter()
-            network = AtomNetwork.read_from_CIF(str(path))
-            network.calculate_free_sphere_parameters(str(Path(folder) / "x.res"))
-            area = surface_area(network, 1.65, 1.65, 500)
-            pores = volume(network, 1.65, 1.65, 50000)
-            zeo_seconds.append(time.perf_counter() - start)
-            lcd, pld = (float(v) for v in (Path(folder) / "x.res").read_text().split()[1:3])
-        area, pores = (v[0] if isinstance(v, tuple) else v for v in (area, pores))
-        area, pores = _zeo_numbers(area.decode()), _zeo_numbers(pores.decode())
+        done = subprocess.run([sys.executable, __file__, "--pyzeo-one", str(path)], capture_output=True, text=True,
+                              timeout=600)
+        lines = done.stdout.strip().splitlines()
+        if done.returncode != 0 or not lines or not lines[-1].startswith("{"):
+            if "No module named 'pyzeo'" in done.stderr:
+                return {"status": "unavailable: pyzeo is not installed (pip install pyzeo, in the bench extra)"}
+            failed.append([name, (done.stderr.strip().splitlines() or lines or ["no output"])[-1][:200]])
+            continue
+        row = json.loads(lines[-1])
+        zeo_seconds.append(row.pop("seconds"))
+        rows.append({"name": name, **row})
         crystal = read_cif(path)
         start = time.perf_counter()
         PoreGeometry()(crystal)
         molgnn_seconds.append(time.perf_counter() - start)
-        rows.append({"name": name, "LCD": lcd, "PLD": pld, "cm3_g": area["Density"], "ASA_m2_g": area["ASA_m^2/g"],
-                     "ASA_m2_cm3": area["ASA_m^2/cm^3"], "AV_VF": pores["AV_Volume_fraction"], "AV_cm3_g": pores["AV_cm^3/g"]})
+    if not rows:
+        return {"status": f"zeo++ failed on every structure: {failed[:3]}"}
     zeo = pd.DataFrame(rows).set_index("name")
     identity = {column: column for column in zeo.columns}
-    return {"structures": len(names), "settings": "free sphere, surface 500 samples/atom, volume 50000 samples, probe 1.65 Å",
-            "vs_table": _agreement(zeo, table.loc[names], identity) if len(names) > 2 else None,
+    return {"structures": len(names), "failed": failed,
+            "settings": "free sphere, surface 500 samples/atom, volume 50000 samples, probe 1.65 Å",
+            "vs_table": _agreement(zeo, table.loc[zeo.index], identity) if len(rows) > 2 else None,
             "median_seconds": float(np.median(zeo_seconds)), "molgnn_median_seconds": float(np.median(molgnn_seconds)),
             "molgnn_speedup": float(np.median(zeo_seconds) / np.median(molgnn_seconds))}
+
+
+def pyzeo_one(path: str) -> None:
+    """The zeo++ figures of one CIF as one JSON line (the child process of ``pyzeo_comparison``)."""
+    from pyzeo.area_volume import surface_area, volume
+    from pyzeo.netstorage import AtomNetwork
+
+    with tempfile.TemporaryDirectory() as folder, _quiet_stdout():
+        start = time.perf_counter()
+        network = AtomNetwork.read_from_CIF(path)
+        network.calculate_free_sphere_parameters(str(Path(folder) / "x.res"))
+        area = surface_area(network, 1.65, 1.65, 500)
+        pores = volume(network, 1.65, 1.65, 50000)
+        seconds = time.perf_counter() - start
+        lcd, pld = (float(v) for v in (Path(folder) / "x.res").read_text().split()[1:3])
+    area, pores = (v[0] if isinstance(v, tuple) else v for v in (area, pores))
+    area, pores = _zeo_numbers(area.decode()), _zeo_numbers(pores.decode())
+    print(json.dumps({"LCD": lcd, "PLD": pld, "cm3_g": area["Density"], "ASA_m2_g": area["ASA_m^2/g"],
+                      "ASA_m2_cm3": area["ASA_m^2/cm^3"], "AV_VF": pores["AV_Volume_fraction"],
+                      "AV_cm3_g": pores["AV_cm^3/g"], "seconds": seconds}))
 
 
 def _zeo_numbers(text: str) -> dict[str, float]:
@@ -641,7 +661,8 @@ def markdown(summary: dict) -> str:
                   f"{agreement['mae'][name]:.4f} |" for name in agreement["pearson_r"]]
         zeo = summary["descriptors"]["pyzeo"]
         if "median_seconds" in zeo:
-            lines += ["", f"zeo++ (pyzeo, {zeo['settings']}) on {zeo['structures']} structures: median "
+            lines += ["", f"zeo++ (pyzeo, {zeo['settings']}) on {zeo['structures']} structures ({len(zeo['failed'])} "
+                      f"ended the process: {', '.join(name for name, _ in zeo['failed']) or 'none'}): median "
                       f"{zeo['median_seconds']:.2f} s per structure, molgnn's grid {zeo['molgnn_median_seconds']:.2f} s "
                       f"({zeo['molgnn_speedup']:.1f}× faster)."]
             if zeo["vs_table"]:
@@ -677,4 +698,6 @@ def _num(value) -> str:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--pyzeo-one":
+        sys.exit(pyzeo_one(sys.argv[2]))
     sys.exit(0 if main() else 1)
