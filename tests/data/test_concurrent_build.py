@@ -4,7 +4,7 @@ import pytest
 import torch
 from filelock import FileLock
 
-from molgnn.data.build import load_dataset
+from molgnn.data.build import DatasetBuildError, cache_key, load_dataset, resolve_spec
 from tests.together import run_together
 
 
@@ -32,3 +32,18 @@ def test_two_processes_build_one_entry_and_read_the_same_graphs(tmp_path, data_d
     assert cached.ids == reference.ids
     for key in ("z", "edge_index", "edge_dist", "pbc_offset", "y"):
         assert torch.equal(cached._data[key], reference._data[key]), key
+
+
+def test_a_build_held_by_another_process_is_waited_for_and_given_up_on(tmp_path, data_dir, capsys):
+    cache = tmp_path / "cache"
+    spec = resolve_spec("cgcnn_sample", data_dir)
+    entry = cache / spec.name / cache_key(spec, spec.default_featurizer())[:16]
+    entry.parent.mkdir(parents=True)
+    with FileLock(entry.with_name(f"{entry.name}.lock")):  # as a builder in another process holds it
+        with pytest.raises(DatasetBuildError, match=f"waited 1 s for another process to build the cache entry {entry}"):
+            load_dataset("cgcnn_sample", data_dir, cache_dir=cache, workers=1, wait=1)
+    assert "another process is building the cache entry" in capsys.readouterr().err
+    built = load_dataset("cgcnn_sample", data_dir, cache_dir=cache, workers=1, progress=False)
+    rebuilt = load_dataset("cgcnn_sample", data_dir, cache_dir=cache, workers=1, progress=False, rebuild=True)
+    assert rebuilt.meta["cache_dir"] == str(entry) and torch.equal(rebuilt._data.edge_index, built._data.edge_index)
+    assert sorted(path.name for path in entry.iterdir()) == ["graphs.pt", "meta.json", "rejects.csv"]
