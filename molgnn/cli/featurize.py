@@ -16,6 +16,7 @@ from molgnn.featurize.base import CRYSTALS, MOLECULES, Featurizer
 from molgnn.featurize.crystal import CHARGE_SCHEMES, DESCRIPTOR_SETS, ISOLATED_POLICIES, CrystalFeaturizer
 from molgnn.featurize.molecule import MoleculeFeaturizer
 
+CACHE_WAIT = 7200.0  # seconds
 FEATURIZER_FLAGS = {MOLECULES: ("gasteiger", "fingerprint_bits"),
                     CRYSTALS: ("cutoff", "max_neighbors", "charges", "element_features", "isolated", "descriptors")}
 
@@ -35,6 +36,9 @@ def dataset_arguments(parser, optional: bool = False, featurizer_flags: bool = T
     parser.add_argument("--data-dir", help="folder of the registered datasets' files (default: $MOLGNN_DATA_DIR)")
     parser.add_argument("--cache-dir", help="processed-dataset cache (default: $MOLGNN_CACHE_DIR or ~/.cache/molgnn)")
     parser.add_argument("--workers", type=int, help="featurization processes (default: all cores)")
+    parser.add_argument("--cache-wait", type=float, default=CACHE_WAIT, metavar="SECONDS",
+                        help="how long to wait for another process (or rank 0 of a torchrun job) building the same "
+                             f"cache entry (default {CACHE_WAIT:.0f})")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="loader option, VALUE as JSON when it parses (e.g. pressures=[0.1,1] gas=N2)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -72,7 +76,7 @@ def load_from_args(args, strict: bool = False, rebuild: bool = False):
     spec = resolve_spec(args.data, args.data_dir, options_from_args(args))
     featurizer = featurizer_from_args(args, spec.default_featurizer())
     return load_dataset(args.data, args.data_dir, featurizer, options_from_args(args), args.cache_dir,
-                        args.workers, strict, progress=not args.json, rebuild=rebuild)
+                        args.workers, strict, progress=not args.json, rebuild=rebuild, wait=args.cache_wait)
 
 
 def _names(text: str) -> tuple[str, ...]:

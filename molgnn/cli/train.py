@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 from molgnn.cli.featurize import dataset_arguments, load_from_args
+from molgnn.data.paths import resolve_cache_dir
 from molgnn.distributed.environment import torchrun_environment
-from molgnn.distributed.learners import leave
+from molgnn.distributed.learners import join, leave
 from molgnn.imbalance import OVERSAMPLERS
 from molgnn.models.registry import MODELS, model_spec
 from molgnn.train.config import DISTRIBUTED, LOSSES, OPTIMIZERS, SCHEDULERS, SPLITS, TARGET_TRANSFORMS, TrainConfig
@@ -58,8 +59,10 @@ def run(args) -> int:
     needs_fingerprints = "fingerprint" in model_spec(config.model).requires | OVERSAMPLERS[config.oversample].requires
     if needs_fingerprints and not args.fingerprint_bits:
         args.fingerprint_bits = 2048
-    dataset = load_from_args(args)
     try:
+        learners = join(config.distributed)  # under torchrun, rank 0 builds the dataset cache while the others wait
+        dataset = learners.in_turns(lambda: load_from_args(args), f"the dataset cache of {args.data} in "
+                                    f"{resolve_cache_dir(args.cache_dir)}", args.cache_wait, progress=not args.json)
         metrics = train(dataset, Path(args.out), config, resume=not args.no_resume, progress=not args.json)
     finally:
         leave()

@@ -24,6 +24,7 @@ import csv
 import json
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,7 @@ from molgnn.errors import ConfigError
 from molgnn.imbalance import make_oversampler
 from molgnn.models.registry import build_model, model_spec
 from molgnn.nn import DescriptorScaler
+from molgnn.ownership import owned
 from molgnn.tasks import is_classification
 from molgnn.train import checkpoint
 from molgnn.train.config import TrainConfig
@@ -102,9 +104,23 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
 
     Launched by ``torchrun`` with ``config.distributed`` other than ``none``, every learner calls
     this function and gets the same metrics; ``device`` is then the learner's own GPU (or CPU).
+
+    The main learner holds the run folder while it trains (``molgnn.ownership``): another
+    process training into it is refused with ``OutputInUseError`` naming this one.
     """
     run_dir = Path(run_dir)
     learners = join(config.distributed, device)
+    with ExitStack() as held:
+
+        def hold_run_dir() -> None:
+            held.enter_context(owned(run_dir, "training run"))
+
+        learners.from_main(hold_run_dir)  # a refusal is raised on every learner
+        return _train(dataset, run_dir, config, learners, split, resume, progress, callbacks)
+
+
+def _train(dataset: GraphDataset, run_dir: Path, config: TrainConfig, learners: Learners, split: Split | None,
+           resume: bool, progress: bool, callbacks: Sequence[Callback]) -> dict:
     if learners.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1))

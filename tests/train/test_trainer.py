@@ -1,4 +1,8 @@
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -7,10 +11,12 @@ import torch
 
 from molgnn.data.build import dataset_from_inputs, load_dataset
 from molgnn.featurize.molecule import MoleculeFeaturizer
+from molgnn.ownership import OutputInUseError
 from molgnn.screen import predict
 from molgnn.train import trainer
 from molgnn.train.checkpoint import CheckpointError, load_run
 from molgnn.train.config import TrainConfig
+from tests.together import REPO
 
 
 @pytest.fixture(scope="module")
@@ -195,3 +201,33 @@ def test_multiregression_reports_every_target_in_its_unit(data_dir, tmp_path):
     assert list(metrics["test"]["per_target"]) == qm9.targets
     assert all(np.isfinite(values["mae"]) and values["n_observed"] > 0 for values in metrics["test"]["per_target"].values())
     assert load_run(tmp_path / "run").info["units"] == qm9.units and "mu" in qm9.units
+
+
+@pytest.mark.multiprocess
+@pytest.mark.slow
+def test_a_run_folder_is_held_while_training_and_a_killed_run_resumes(data_dir, tmp_path):
+    frame = pd.read_csv(data_dir / "molnet" / "sider.csv").iloc[:120]
+    frame.to_csv(tmp_path / "sider120.csv", index=False)
+    run_dir, epochs = tmp_path / "run", 8
+    args = ["--model", "gine", "--model-args", '{"hidden": 16, "layers": 1}', "--epochs", str(epochs), "--patience", "50"]
+    process = subprocess.Popen([sys.executable, "-m", "molgnn", "train", str(tmp_path / "sider120.csv"), *args, "--out",
+                                str(run_dir), "--cache-dir", str(tmp_path / "cache"), "--workers", "1", "--json"],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    dataset = load_dataset(tmp_path / "sider120.csv", cache_dir=tmp_path / "cache", progress=False)  # waits for its build
+    config = _config(model="gine", model_args={"hidden": 16, "layers": 1}, epochs=epochs, seed=0)
+    try:
+        deadline = time.monotonic() + 300
+        while not (run_dir / trainer.LAST).exists():
+            assert process.poll() is None, process.communicate()[1][-2000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        with pytest.raises(OutputInUseError, match=f"training run {run_dir} is in use by pid {process.pid} on host "):
+            trainer.train(dataset, run_dir, config, progress=False)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.communicate()
+    assert len(json.loads((run_dir / "log.json").read_text())) < epochs and (tmp_path / ".run.lock").exists()
+    metrics = trainer.train(dataset, run_dir, config, progress=False)  # the dead trainer's claim is taken over
+    assert metrics["epochs_run"] == epochs
+    assert [row["epoch"] for row in json.loads((run_dir / "log.json").read_text())] == list(range(1, epochs + 1))
+    assert not list(tmp_path.glob(".run*"))  # the claim went with the run
