@@ -43,7 +43,9 @@ descriptor agreement r >= 0.95 each; host-guest energies < 1 s per structure (me
 Writes ``co2.md`` (tables), ``parity_<contender>.png``, ``predictions.csv`` (out-of-fold
 predictions) and ``co2.json`` into ``--out`` after every training; prints readable lines and,
 last, one JSON object. ``--quick`` (CI smoke test, a few minutes): 60 structures, 2 folds, 1 epoch,
-tiny models, small samples, hmof100 on 30 structures.
+tiny models, small samples, hmof100 on 30 structures. With ``--work-dir``, a rerun after an
+interruption reuses the featurized views and every training that finished with the same config and
+split (its time read from its run folder), and trains the rest.
 
 Run: ``python benchmarks/co2.py [--quick] [--data-dir DIR] [--out DIR] [--work-dir DIR] [--jobs 2]``
 """
@@ -423,13 +425,35 @@ def _train_one(task: dict) -> dict:
     position = {record_id: i for i, record_id in enumerate(dataset.ids)}
     dataset = dataset[torch.as_tensor([position[i] for i in task["ids"]])]
     split = Split(task["train"], task["val"], task["test"], method="kfold", seed=task["seed"])
-    start = time.perf_counter()
-    train(dataset, task["run_dir"], TrainConfig(**task["config"]), split=split, resume=False, progress=False, device="cpu")
-    seconds = time.perf_counter() - start
+    config = TrainConfig(**task["config"])
+    seconds = _finished_seconds(Path(task["run_dir"]), config, split)
+    reused = seconds is not None
+    if not reused:
+        start = time.perf_counter()
+        train(dataset, task["run_dir"], config, split=split, resume=False, progress=False, device="cpu")
+        seconds = time.perf_counter() - start
     run = load_run(task["run_dir"])
     test = dataset[torch.as_tensor(task["test"])]
     _, y_pred, _ = predict_batches(run.model, expanded_batches(test, 64), run.task, run.scaler, "cpu")
-    return {"label": task["label"], "fold": task["fold"], "y_pred": y_pred, "seconds": seconds}
+    return {"label": task["label"], "fold": task["fold"], "y_pred": y_pred, "seconds": seconds, "reused": reused}
+
+
+def _finished_seconds(run_dir: Path, config, split) -> float | None:
+    """Training time of a run folder an interrupted benchmark finished with this config and split, else None.
+
+    The time is the span from the folder's config.json to its metrics.json (both written by ``train``).
+    """
+    import dataclasses
+
+    if not (run_dir / "metrics.json").is_file():
+        return None
+    written = json.loads((run_dir / "config.json").read_text())
+    split_file = json.loads((run_dir / "split.json").read_text())
+    same_split = all(sorted(split_file[part]) == sorted(int(i) for i in getattr(split, part))
+                     for part in ("train", "val", "test"))
+    if written != json.loads(json.dumps(dataclasses.asdict(config))) or not same_split:
+        return None
+    return (run_dir / "metrics.json").stat().st_mtime - (run_dir / "config.json").stat().st_mtime
 
 
 def crafted_comparison(args, data_dir: Path, work: Path, out: Path, views: dict, ids: list[str], rejects: dict,
@@ -449,12 +473,13 @@ def crafted_comparison(args, data_dir: Path, work: Path, out: Path, views: dict,
     print(f"crafted726: {len(ids)} structures, targets {targets}, {args.folds} folds ({len(folds)} run), "
           f"{args.epochs} epochs, hidden {args.hidden}, {args.layers} layers, {args.jobs} jobs", flush=True)
 
-    def record(label: str, k: int, y_pred: np.ndarray, spent: float) -> None:
+    def record(label: str, k: int, y_pred: np.ndarray, spent: float, reused: bool = False) -> None:
         test = folds[k][2]
         predictions[label][test] = y_pred
         scores[label][k] = regression_metrics(y[test], y_pred, targets)["per_target"]
         seconds[label].append(spent)
-        print(f"fold {k} {label}: MAE {[round(scores[label][k][t]['mae'], 4) for t in targets]} ({spent:.0f} s)", flush=True)
+        mae = [round(scores[label][k][t]["mae"], 4) for t in targets]
+        print(f"fold {k} {label}: MAE {mae} ({spent:.0f} s{', reused' if reused else ''})", flush=True)
         write(comparison_results(args, ids, y, targets, units, folds, labels, predictions, scores, seconds, rejects,
                                  featurize_seconds, out))
 
@@ -476,7 +501,7 @@ def crafted_comparison(args, data_dir: Path, work: Path, out: Path, views: dict,
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
         for future in as_completed([pool.submit(_train_one, task) for task in tasks]):
             done = future.result()
-            record(done["label"], done["fold"], done["y_pred"], done["seconds"])
+            record(done["label"], done["fold"], done["y_pred"], done["seconds"], done["reused"])
     hybrids = [label for label, model, view in networks if model.endswith("_descriptors") and view == "ddec"]
     best = min(hybrids, key=lambda label: _mean_mae(scores[label], targets[-1])) if hybrids else None
     return {"best_hybrid": dict(zip(("label", "model", "view"), next(c for c in networks if c[0] == best))) if best else None}
