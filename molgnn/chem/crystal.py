@@ -24,6 +24,8 @@ from molgnn.chem.errors import InvalidStructureError, PartialOccupancyError
 
 SAME_SITE_TOLERANCE = 0.4  # Å: symmetry images of one site closer than this are one atom (as gemmi)
 OCCUPANCY_TOLERANCE = 1e-3
+MIN_VOLUME_PER_ATOM = 1.0  # Å³; diamond, among the densest solids, holds 5.7
+MIN_LATTICE_VECTOR = 0.5  # Å
 _CELL_TAGS = ("_cell_length_a", "_cell_length_b", "_cell_length_c",
               "_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma")
 _SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz")
@@ -183,7 +185,30 @@ def crystal_from_cif_document(document, input_id: object) -> Crystal:
     rotations, translations = _symmetry_operations(block, input_id)
     frac, site = expand_symmetry(frac, rotations, translations, lattice)
     check_declared_composition(block, numbers[site], input_id)
-    return Crystal(str(input_id), lattice, frac, numbers[site], None if charges is None else charges[site])
+    return checked(Crystal(str(input_id), lattice, frac, numbers[site], None if charges is None else charges[site]))
+
+
+def checked(crystal: Crystal) -> Crystal:
+    """``crystal``, after the cheap checks of its cell that every structure read passes before any search.
+
+    The cell must hold at least ``MIN_VOLUME_PER_ATOM`` Å³ per atom and its lattice vectors be at
+    least ``MIN_LATTICE_VECTOR`` Å long (an atom closer to its own periodic image overlaps it); a
+    cell that fails them (a typo in a cell length, a hostile file) would make a neighbour search
+    allocate without bound.
+
+    Raises:
+        InvalidStructureError: naming the structure, the value and the bound.
+    """
+    lengths = np.linalg.norm(crystal.lattice, axis=1)
+    if lengths.min() < MIN_LATTICE_VECTOR:
+        axis = "abc"[int(np.argmin(lengths))]
+        raise InvalidStructureError(crystal.id, f"lattice vector {axis} is {lengths.min():.3g} Å long (less than "
+                                                f"{MIN_LATTICE_VECTOR} Å): every atom would overlap its own periodic image")
+    per_atom = abs(float(np.linalg.det(crystal.lattice))) / max(len(crystal), 1)
+    if not per_atom >= MIN_VOLUME_PER_ATOM:
+        raise InvalidStructureError(crystal.id, f"the cell holds {per_atom:.3g} Å³ per atom (less than {MIN_VOLUME_PER_ATOM} Å³; "
+                                                "the densest solids hold about 5): a wrong cell")
+    return crystal
 
 
 def check_declared_composition(block, numbers: np.ndarray, input_id: object) -> None:
@@ -192,10 +217,11 @@ def check_declared_composition(block, numbers: np.ndarray, input_id: object) -> 
     The formula is ``_chemical_formula_sum`` or, without it, the sum of ``_chemical_formula_moiety``.
     Writers disagree on what it counts (the formula unit, as the CIF standard says, or the whole
     cell, as pymatgen writes it), so the atoms must match the formula times ``_cell_formula_units_Z``
-    or the formula itself (without Z: the formula times a whole number). This catches a file cut at a row boundary, which gemmi reads as a whole
-    but shorter loop. A CIF that declares no formula (or one that cannot be read as element counts)
-    gets no composition check: such a cut cannot be told from a complete file, and only the loop's
-    own completeness (every row has every column) is checked.
+    or the formula itself (without Z: the formula times a whole number). This catches a file cut at
+    a row boundary, which gemmi reads as a whole but shorter loop. A CIF that declares no formula
+    (or one that cannot be read as element counts) gets no composition check: such a cut cannot be
+    told from a complete file, and only the loop's own completeness (every row has every column),
+    the numbers and the cell (``checked``) are checked.
 
     Raises:
         InvalidStructureError: naming ``input_id``, the composition read and the one declared.
@@ -258,13 +284,13 @@ def crystal_from_structure(structure, input_id: object) -> Crystal:
         raise PartialOccupancyError(input_id, "structure has partially occupied (disordered) sites")
     charges = structure.site_properties.get("charge")
     numbers = np.array([site.specie.Z for site in structure], dtype=np.int64)
-    return Crystal(
+    return checked(Crystal(
         str(input_id),
         np.array(structure.lattice.matrix, dtype=np.float64),
         np.mod(np.array(structure.frac_coords, dtype=np.float64), 1.0),
         numbers,
         None if charges is None or any(c is None for c in charges) else np.array(charges, dtype=np.float64),
-    )
+    ))
 
 
 def _lattice(block, input_id: object) -> np.ndarray:

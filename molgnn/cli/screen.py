@@ -10,11 +10,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
-
-from molgnn.screen import screen, top_candidates
-from molgnn.screen.rank import sort_columns
-
 
 def add_parser(verbs, name: str) -> None:
     parser = verbs.add_parser(name, help="screen a library with one or more run folders; ranked table, resumable")
@@ -44,7 +39,16 @@ def add_parser(verbs, name: str) -> None:
     parser.add_argument("--no-progress", action="store_true")
 
 
+def resume_hint(args) -> str:
+    return f"rerun the same command to resume from the finished chunks in {args.out}.parts"
+
+
 def run(args) -> int:
+    import pandas as pd
+
+    from molgnn.screen import screen, top_candidates
+    from molgnn.screen.rank import sort_columns
+
     result = screen(args.runs, args.library, args.out, smiles_column=args.smiles_column, id_column=args.id_column,
                     workers=args.workers, chunk_size=args.chunk_size, batch_size=args.batch_size, device=args.device,
                     charges=args.charges, max_atoms=args.max_atoms, restart=args.restart,

@@ -26,12 +26,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import ClassVar
-
-from torch_geometric.data import Data
+from typing import TYPE_CHECKING, ClassVar
 
 from molgnn.chem.errors import InvalidInputError
-from molgnn.featurize.collated import Collated
+
+if TYPE_CHECKING:  # for annotations only: the kinds and parts above are read without importing torch
+    from torch_geometric.data import Data
+
+    from molgnn.featurize.collated import Collated
 
 MOLECULES, CRYSTALS = "molecules", "crystals"
 KINDS = (MOLECULES, CRYSTALS)

@@ -153,7 +153,7 @@ class CrystalFeaturizer(Featurizer):
         if self.charges == "cif" and crystal.charges is None:
             raise MissingChargesError(input_id, "no partial charges (_atom_site_charge) but charges='cif'")
 
-        centers, neighbors, offsets, distances = periodic_neighbors(crystal.lattice, crystal.frac, self.cutoff)
+        centers, neighbors, offsets, distances = periodic_neighbors(crystal.lattice, crystal.frac, self.cutoff, input_id)
         if len(distances) and distances.min() < self.min_distance:
             k = int(np.argmin(distances))
             raise OverlappingAtomsError(
