@@ -26,6 +26,10 @@ def add_parser(verbs, name: str) -> None:
                                           "trained on CIF charges when the library has none")
     parser.add_argument("--max-atoms", type=int, help="reject structures with more atoms (default: the model's setting)")
     parser.add_argument("--restart", action="store_true", help="discard earlier work instead of resuming it")
+    parser.add_argument("--record-seconds", type=float,
+                        help="time budget of one record in a worker (default 300); a slower record is rejected")
+    parser.add_argument("--worker-memory-gb", type=float,
+                        help="memory budget of a worker, GiB beyond its start-up size (default 4); a record needing more is rejected")
     parser.add_argument("--top", type=int, help="print (and write) the best K records")
     parser.add_argument("--sort", help="target to rank by (default: the first)")
     parser.add_argument("--ascending", action="store_true", help="smallest first")
@@ -37,6 +41,14 @@ def add_parser(verbs, name: str) -> None:
     parser.add_argument("--merge-timeout", type=float, help="seconds rank 0 waits for the other ranks")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--no-progress", action="store_true")
+
+
+def _budgets(args) -> dict:
+    """The per-record budgets the flags set (the others keep ``molgnn.screen.screen``'s defaults)."""
+    budgets = {} if args.record_seconds is None else {"record_seconds": args.record_seconds}
+    if args.worker_memory_gb is not None:
+        budgets["worker_memory"] = int(args.worker_memory_gb * 2**30)
+    return budgets
 
 
 def resume_hint(args) -> str:
@@ -52,7 +64,7 @@ def run(args) -> int:
     result = screen(args.runs, args.library, args.out, smiles_column=args.smiles_column, id_column=args.id_column,
                     workers=args.workers, chunk_size=args.chunk_size, batch_size=args.batch_size, device=args.device,
                     charges=args.charges, max_atoms=args.max_atoms, restart=args.restart,
-                    progress=not args.no_progress and not args.json, merge_timeout=args.merge_timeout)
+                    progress=not args.no_progress and not args.json, merge_timeout=args.merge_timeout, **_budgets(args))
     summary = result.summary
     if "records" not in summary or "status" not in summary:  # a rank other than 0: its shard is done
         print(json.dumps(summary) if args.json else f"rank {summary['rank']}: {summary['records']} records screened")

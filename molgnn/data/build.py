@@ -34,6 +34,7 @@ from molgnn.featurize.base import Featurizer
 from molgnn.featurize.collated import Collated
 from molgnn.featurize.registry import featurizer_for_kind
 from molgnn.tasks import infer_task
+from molgnn.workers import start_worker
 
 SCHEMA_VERSION = 4  # 4: records with infinite labels are rejected
 
@@ -184,7 +185,7 @@ def _build(spec: DatasetSpec, featurizer: Featurizer, folder: Path, workers: int
         for job in jobs:
             bar.update(_featurize_chunk(*job))
     else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=torch.set_num_threads, initargs=(1,)) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=start_worker, initargs=(os.getpid(),)) as pool:
             for future in as_completed([pool.submit(_featurize_chunk, *job) for job in jobs]):
                 bar.update(future.result())
     bar.close()

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from molgnn.atomic import atomic_write_text
 from molgnn.distributed.environment import default_device, torchrun_environment
 from molgnn.errors import MolgnnError
+from molgnn.featurize.registry import kind_of_record
 from molgnn.screen import store
 from molgnn.screen.ensemble import Ensemble, load_ensemble
 from molgnn.screen.library import Library, open_library
@@ -156,6 +157,7 @@ def predict(runs, records: Sequence | str | Path | Library, ids: Sequence[object
     device = torch.device(device) if device else default_device()
     ensemble = load_ensemble(_runs(runs), device, charges, max_atoms)
     if isinstance(records, (list, tuple)):
+        _check_kind(records, ensemble)
         library = Library.in_memory(records, ids, ensemble.kind)
     else:
         library = _library(records, ensemble, smiles_column, id_column)
@@ -165,6 +167,20 @@ def predict(runs, records: Sequence | str | Path | Library, ids: Sequence[object
     if not frames.frames:
         return pd.DataFrame(columns=store.LEADING_COLUMNS + ensemble.columns())
     return pd.concat(frames.frames, ignore_index=True)
+
+
+def _check_kind(records: Sequence, ensemble: Ensemble) -> None:
+    """Refuse records of which none is of the kind the models take (CIF paths for a molecule model); a few
+    odd records among the right ones become rejected rows instead."""
+    kinds = set()
+    for record in records:
+        try:
+            kinds.add(kind_of_record(record))
+        except MolgnnError:
+            continue
+    if kinds and ensemble.kind not in kinds:
+        raise ScreenError(f"the {len(records)} records are {' and '.join(sorted(kinds))} (first: a {type(records[0]).__name__}), "
+                          f"but the model(s) take {ensemble.kind}")
 
 
 def _runs(runs) -> list:

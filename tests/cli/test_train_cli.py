@@ -33,6 +33,8 @@ def test_train_evaluate_predict(tmp_path, data_dir, capsys):
     assert predictions["status"].tolist() == ["ok", "invalid_smiles", "ok"] and "syntax" in predictions["reason"][1]
     assert list(predictions.columns) == ["index", "id", "source", "status", "reason", "logp"]  # a plain CSV has no units
     assert "3 inputs: 2 predicted, 1 rejected" in capsys.readouterr().out
+    assert main(["predict", str(run_dir), str(data_dir / "cgcnn-sample"), "--out", str(tmp_path / "cifs.csv")]) == 2
+    assert "is a library of crystals but the model(s) take molecules" in capsys.readouterr().err
     for refused in ("p.txt", "p.xlsx", "p.json", "p"):  # not written as Parquet under another name
         assert main(["predict", str(run_dir), str(tmp_path / "new.csv"), "--out", str(tmp_path / refused)]) == 2
         assert "a result table is Parquet (.parquet) or CSV (.csv)" in capsys.readouterr().err
