@@ -23,6 +23,7 @@ screening, prediction, the API and the command line use only what ``Featurizer``
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -44,14 +45,26 @@ GRAPH_PARTS = {"charges": "charge", "fingerprint": "fp", "descriptors": "descrip
 class Featurizer:
     """Base of the featurizers: the contract above, and its parts that every featurizer shares.
 
-    Subclasses are frozen dataclasses and set ``kind``, ``chunk_size`` and ``hints`` (per part of
-    ``GRAPH_PARTS``, the setting that adds it, for error messages); they implement
-    ``featurize_many``, ``expand``, ``accepts`` and the feature names and sizes.
+    Subclasses are frozen dataclasses and set ``kind``, ``chunk_size``, ``hints`` (per part of
+    ``GRAPH_PARTS``, the setting that adds it, for error messages) and ``part_settings`` (per part,
+    the field and the value that leave it out); they implement ``featurize_many``, ``expand``,
+    ``accepts`` and the feature names and sizes.
     """
 
     kind: ClassVar[str]
     chunk_size: ClassVar[int]
     hints: ClassVar[dict[str, str]] = {}
+    part_settings: ClassVar[dict[str, tuple[str, object]]] = {}
+
+    def limited_to(self, parts) -> Featurizer:
+        """This featurizer without the optional parts it provides that are not in ``parts`` (a model's ``requires``).
+
+        A model predicts the same from graphs without the parts it does not read, and a record that
+        lacks one of them (a CIF without partial charges for a model that does not read charges) is
+        no longer rejected for it; the steps that compute them are skipped.
+        """
+        dropped = {field: off for part, (field, off) in self.part_settings.items() if part in self.provides and part not in parts}
+        return dataclasses.replace(self, **dropped) if dropped else self
 
     @classmethod
     def accepts(cls, record: object) -> bool:

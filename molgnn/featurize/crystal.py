@@ -70,6 +70,7 @@ class CrystalFeaturizer(Featurizer):
     kind = CRYSTALS
     chunk_size = 32
     hints = {"charges": "featurize with charges='cif' or 'eqeq' (computed; e.g. molgnn train ... --charges eqeq)"}
+    part_settings = {"charges": ("charges", "none")}
 
     def __post_init__(self):
         if self.charges not in CHARGE_SCHEMES:

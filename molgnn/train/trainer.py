@@ -103,6 +103,10 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
     this function and gets the same metrics; ``device`` is then the learner's own GPU (or CPU).
     """
     run_dir = Path(run_dir)
+    _model_args(dataset, config)  # a model that does not fit the data is refused before the folder is made
+    _check_split(dataset, config, split)
+    if resume:  # on every learner (it only reads), so that all of them stop alike
+        _check_same_run(run_dir, dataset, config)
     learners = join(config.distributed, device)
     if learners.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -187,7 +191,8 @@ class Training:
         train_set, val_set = dataset[torch.as_tensor(split.train)], dataset[torch.as_tensor(split.val)]
         if config.oversample != "none":
             train_set = _oversampled(train_set, config, run_dir if learners.is_main else None)
-        info = {"model": {"name": config.model, "args": model_args}, "featurizer": dataset.meta["featurizer"],
+        info = {"model": {"name": config.model, "args": model_args, "requires": sorted(model_spec(config.model).requires)},
+                "featurizer": dataset.meta["featurizer"],
                 "task": task, "targets": dataset.targets, "units": dataset.units, "scaler": scaler.to_dict(),
                 "dataset": {"name": dataset.meta["name"], "source": dataset.meta.get("source")},
                 "split": split.to_dict(dataset.ids), "train_config": config.to_dict()}
@@ -257,6 +262,31 @@ class Training:
         return self.learners.from_main(final_metrics)
 
 
+def _check_same_run(run_dir: Path, dataset: GraphDataset, config: TrainConfig) -> None:
+    """Refuse to resume (or to report as finished) a run in ``run_dir`` trained with another config or on other data.
+
+    Without this a finished run's metrics would be returned for a config it was not trained with,
+    and its ``config.json`` rewritten to say so. Nothing is written before the check.
+    """
+    saved = run_dir / "config.json"
+    if not saved.exists():
+        return
+    found = json.loads(saved.read_text())
+    differ = sorted(k for k in set(found) | set(config.to_dict()) if found.get(k) != config.to_dict().get(k))
+    info = run_dir / checkpoint.INFO
+    if info.exists() and _comparable(json.loads(info.read_text()).get("featurizer", {})) != _comparable(dataset.meta["featurizer"]):
+        differ.append("featurizer")
+    if differ:
+        raise ConfigError(f"{run_dir} holds a run with another training config or data (they differ in "
+                          f"{', '.join(differ)}); train into another folder, or start over there with resume=False "
+                          "(molgnn train --no-resume)")
+
+
+def _comparable(featurizer: dict) -> dict:
+    """A featurizer config without the path of an ``atom_init.json`` (a run folder keeps a copy), known by its hash."""
+    return {k: v for k, v in featurizer.items() if k != "element_features" or "element_features_sha256" not in featurizer}
+
+
 def _finished_metrics(run_dir: Path) -> dict | None:
     path = run_dir / "metrics.json"
     return json.loads(path.read_text()) if path.exists() else None
@@ -309,14 +339,17 @@ def _resolve_split(dataset: GraphDataset, run_dir: Path, config: TrainConfig, sp
     if resume and saved.exists():
         return Split.from_dict(json.loads(saved.read_text()), dataset.ids)
     if split is None:
-        if config.split == "stratified" and not is_classification(dataset.task):
-            raise ConfigError(f"a stratified split balances class labels, but dataset {dataset.meta['name']!r} is a "
-                             f"{dataset.task} task: use split 'random' or 'scaffold'")
         y = dataset.labels.numpy() if is_classification(dataset.task) else None
         split = make_split(config.split, len(dataset), smiles=dataset.smiles, y=y, fractions=config.split_fractions,
                            seed=config.seed)
     saved.write_text(json.dumps(split.to_dict(dataset.ids)))
     return split
+
+
+def _check_split(dataset: GraphDataset, config: TrainConfig, split: Split | None) -> None:
+    if split is None and config.split == "stratified" and not is_classification(dataset.task):
+        raise ConfigError(f"a stratified split balances class labels, but dataset {dataset.meta['name']!r} is a "
+                          f"{dataset.task} task: use split 'random' or 'scaffold'")
 
 
 def _oversampled(train_set: GraphDataset, config: TrainConfig, run_dir: Path | None) -> GraphDataset:

@@ -128,7 +128,9 @@ def test_workers_exit_when_the_screen_is_killed(tmp_path, molecule_runs, long_li
         _, alive = psutil.wait_procs(workers, timeout=15)
         assert not alive, f"orphaned workers: {[p.pid for p in alive]}"
     finally:
-        for leftover in [psutil.Process(process.pid)] * (process.poll() is None) + workers:  # none left behind on failure
+        if process.poll() is None:
+            process.kill()
+        for leftover in workers:  # none left behind when the test fails
             if leftover.is_running():
                 leftover.kill()
 
