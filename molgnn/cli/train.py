@@ -69,7 +69,7 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(metrics))
     else:
-        for split in ("val", "test"):
+        for split in ("val", "val_tuned_threshold", "test", "test_tuned_threshold"):  # each says its threshold
             if split in metrics:
                 shown = {k: v for k, v in metrics[split].items() if not isinstance(v, (dict, list))}
                 print(f"{split}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"

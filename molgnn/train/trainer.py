@@ -48,6 +48,7 @@ from molgnn.train import checkpoint
 from molgnn.train.config import TrainConfig
 from molgnn.train.evaluate import evaluate_split, monitor_value, predict_batches
 from molgnn.train.loader import expanded_batches
+from molgnn.train.metrics import regression_metrics
 from molgnn.train.targets import TargetScaler, masked_loss, positive_weights
 
 LAST = "last.pt"
@@ -71,8 +72,9 @@ class Callback:
     ``on_epoch_start(training, epoch)`` runs before epoch ``epoch`` (from 0) trains;
     ``on_epoch_end(training, epoch, row)`` after it is validated and written (best weights,
     ``last.pt``, the log), with ``row`` its log row (``epoch``, ``train_loss``, ``val_loss``,
-    ``val_<monitor>``, ``lr``, and the distributed figures); ``on_metrics(training, metrics)`` with
-    the final metrics of the best model. Setting ``training.stop = True`` ends training after the
+    ``val_<monitor>`` (``val_scaled_mae`` for ``mae``; see ``monitor_column``), for regression ``val_mae``
+    in the targets' units, ``lr``, and the distributed figures; losses are on standardized targets);
+    ``on_metrics(training, metrics)`` with the final metrics of the best model. Setting ``training.stop = True`` ends training after the
     current epoch (e.g. a tuning trial that is pruned). Under ``torchrun`` every learner runs the
     callbacks: one that stops training must decide alike on all (the rows' metrics are the same).
     A run found finished in its folder is not trained again and calls no callback.
@@ -123,7 +125,8 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
         row = training.run_epoch(epoch)
         for callback in callbacks:
             callback.on_epoch_end(training, epoch, row)
-        bar.set_postfix(train_loss=f"{row['train_loss']:.4f}", val=f"{row[f'val_{training.monitor}']:.4f}")
+        shown = "val_mae" if "val_mae" in row else monitor_column(training.monitor)
+        bar.set_postfix(train_loss=f"{row['train_loss']:.4f}", **{shown: f"{row[shown]:.4f}"})
         if training.stop or training.state["bad_epochs"] >= config.patience:
             break
     bar.close()
@@ -241,7 +244,8 @@ class Training:
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch + 1
-        row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, f"val_{self.monitor}": value,
+        row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,  # the learning curves plot the next column
+               **_target_unit_columns(task, val_true, val_pred, self.dataset.targets), monitor_column(self.monitor): value,
                "lr": self.optimizer.param_groups[0]["lr"], **learning}
         state["history"].append(row)
         if self.learners.is_main:
@@ -325,6 +329,19 @@ def _learners_predict(model, learners: Learners, val_set, task: str, scaler: Tar
     share = val_set[torch.as_tensor(indices, dtype=torch.long)]
     y_true, y_pred, loss = predict_batches(model, expanded_batches(share, batch_size), task, scaler, learners.device)
     return gather_predictions(learners, indices, y_true, y_pred, loss)
+
+
+def monitor_column(monitor: str) -> str:
+    """The log column of a monitor: ``val_scaled_mae`` for ``mae`` (MAE over each target's std, averaged:
+    not in the targets' units), ``val_<monitor>`` for the others."""
+    return "val_scaled_mae" if monitor == "mae" else f"val_{monitor}"
+
+
+def _target_unit_columns(task: str, y_true, y_pred, targets: list[str]) -> dict:
+    """``val_mae``: the validation MAE in the targets' units (averaged over targets, as in ``metrics.json``) for regression."""
+    if is_classification(task) or not len(y_true):
+        return {}
+    return {"val_mae": regression_metrics(y_true, y_pred, targets)["mae"]}
 
 
 def _monitor(config: TrainConfig, task: str) -> str:

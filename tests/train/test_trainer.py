@@ -13,6 +13,7 @@ from molgnn.screen import predict
 from molgnn.train import checkpoint, trainer
 from molgnn.train.checkpoint import CheckpointError, load_run
 from molgnn.train.config import TrainConfig
+from molgnn.train.evaluate import evaluate
 
 
 @pytest.fixture(scope="module")
@@ -247,3 +248,23 @@ def test_a_model_that_does_not_fit_the_data_leaves_no_folder(sider, tmp_path):
     with pytest.raises(ConfigError, match="model 'cgcnn' is for crystals, but dataset 'sider160' holds molecules"):
         trainer.train(sider, tmp_path / "run", _config(model="cgcnn", model_args={}), progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_log_reports_mae_in_target_units_and_names_the_scaled_monitor(data_dir, tmp_path):
+    frame = pd.read_csv(data_dir / "molnet" / "delaney.csv").iloc[:120]
+    esol = dataset_from_inputs(frame["smiles"].tolist(), frame[["logp"]].to_numpy(), MoleculeFeaturizer(), targets=["logp"])
+    metrics = trainer.train(esol, tmp_path / "run", _config(epochs=3), progress=False)
+    log = pd.read_csv(tmp_path / "run" / "log.csv")
+    std = json.loads((tmp_path / "run" / "run.json").read_text())["scaler"]["std"][0]
+    assert list(log.columns[:5]) == ["epoch", "train_loss", "val_loss", "val_mae", "val_scaled_mae"]
+    np.testing.assert_allclose(log["val_scaled_mae"] * std, log["val_mae"], rtol=1e-5)
+    best = log.loc[log["epoch"] == metrics["best_epoch"]].iloc[0]
+    assert abs(best["val_mae"] - metrics["val"]["mae"]) < 1e-4  # the log and metrics.json agree, in the target's units
+
+
+def test_every_classification_metric_names_its_threshold(sider, tmp_path):
+    metrics = trainer.train(sider, tmp_path / "run", _config(epochs=1), progress=False)
+    assert metrics["val"]["threshold"] == metrics["test"]["threshold"] == "0.5"
+    assert metrics["val_tuned_threshold"]["threshold"] == metrics["test_tuned_threshold"]["threshold"] == "tuned on val"
+    assert evaluate(load_run(tmp_path / "run"), sider)["threshold"] == "tuned on val"
+    assert evaluate(load_run(tmp_path / "run"), sider, thresholds=0.5)["threshold"] == "0.5"
