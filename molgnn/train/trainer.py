@@ -74,9 +74,9 @@ class Callback:
     ``last.pt``, the log), with ``row`` its log row (``epoch``, ``train_loss``, ``val_loss``,
     ``val_<monitor>`` (``val_scaled_mae`` for ``mae``; see ``monitor_column``), for regression ``val_mae``
     in the targets' units, ``lr``, and the distributed figures; losses are on standardized targets);
-    ``on_metrics(training, metrics)`` with the final metrics of the best model. Setting ``training.stop = True`` ends training after the
-    current epoch (e.g. a tuning trial that is pruned). Under ``torchrun`` every learner runs the
-    callbacks: one that stops training must decide alike on all (the rows' metrics are the same).
+    ``on_metrics(training, metrics)`` with the final metrics of the best model. Setting
+    ``training.stop = True`` ends training after the current epoch (e.g. a tuning trial that is
+    pruned). Under ``torchrun`` every learner runs the callbacks: one that stops training must decide alike on all (the rows' metrics are the same).
     A run found finished in its folder is not trained again and calls no callback.
     """
 
