@@ -76,7 +76,8 @@ class Callback:
     in the targets' units, ``lr``, and the distributed figures; losses are on standardized targets);
     ``on_metrics(training, metrics)`` with the final metrics of the best model. Setting
     ``training.stop = True`` ends training after the current epoch (e.g. a tuning trial that is
-    pruned). Under ``torchrun`` every learner runs the callbacks: one that stops training must decide alike on all (the rows' metrics are the same).
+    pruned). Under ``torchrun`` every learner runs the callbacks: one that stops training must decide
+    alike on all (the rows' metrics are the same).
     A run found finished in its folder is not trained again and calls no callback.
     """
 
