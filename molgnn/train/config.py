@@ -83,7 +83,8 @@ class TrainConfig:
                                      ("distributed", self.distributed, DISTRIBUTED)]:
             if value not in choices:
                 raise ConfigError(f"{name} must be one of {choices}, got {value!r}")
-        if not all(isinstance(f, int | float) for f in self.split_fractions):
+        if not isinstance(self.split_fractions, list | tuple) or not all(
+                isinstance(f, int | float) and not isinstance(f, bool) for f in self.split_fractions):
             raise ConfigError(f"split_fractions must be three numbers summing to 1, got {self.split_fractions}")
         MODELS[self.model].check_arguments(self.model_args)
         _check_model_args(MODELS[self.model], self.model_args)
