@@ -270,7 +270,7 @@ class _Workers:
             part = future.result()
         except BrokenProcessPool:  # not one record alone: every record of the chunk keeps the status
             self._replace(generation)
-            return ChunkResult(status, reason, [], [featurize_chunk(featurizers, [], batch_size).batches[0]] * len(featurizers))
+            return ChunkResult(status, reason, [], featurize_chunk(featurizers, [], batch_size).batches)
         for position, k in enumerate(survivors):
             status[k], reason[k] = part.status[position], part.reason[position]
         return ChunkResult(status, reason, [survivors[position] for position in part.kept], part.batches, part.timing)
