@@ -41,16 +41,23 @@ def test_drug_effects_benchmark_quick(data_dir, tmp_path):
 
 @pytest.mark.slow
 def test_co2_benchmark_quick(data_dir, tmp_path):
-    summary = run_quick("co2.py", "--data-dir", data_dir, "--work-dir", tmp_path / "work", "--out", tmp_path / "out")
+    summary = run_quick("co2.py", "--data-dir", data_dir, "--work-dir", tmp_path / "work", "--out", tmp_path / "out",
+                        timeout=1500)
     assert summary["charges"]["pearson_r_vs_eqeq_cif"] > 0.9
     assert summary["charges"]["max_abs_total_charge"] < 1e-6
+    agreement = summary["descriptors"]["molgnn_vs_table"]["pearson_r"]
+    assert set(agreement) == {"density", "lcd", "pld", "asa_gravimetric", "asa_volumetric", "av_fraction", "av_volume"}
+    assert agreement["density"] > 0.999 and agreement["lcd"] > 0.95
+    assert summary["descriptors"]["pyzeo"]["median_seconds"] > 0
+    assert set(summary["timing"]["median_ms"]) == {"parse", "graph", "eqeq", "pores", "energies"}
     results = summary["crafted726"]["results"]
-    assert len(results) == 10 and set(summary["goals"]) == {"CO2_298K_0.1bar", "CO2_298K_1bar"}
-    assert all(len(r["CO2_298K_1bar"]["mae"]) == 2 for r in results.values())
+    assert len(results) == 17 and all(r["folds"] == 2 and len(r["CO2_298K_1bar"]["mae"]) == 2 for r in results.values())
+    goals = summary["goals"]
+    assert {"best_model", "graph_adds_value", "charges_matter", "descriptor_agreement_r_ge_0.95"} <= set(goals)
     hmof = summary["hmof100"]
-    assert len(hmof["test"]) == 5 and hmof["graphs"] == 30
+    assert len(hmof["test"]) == 5 and hmof["graphs"] + len(hmof["rejects"]) == 30
     assert all("charge equilibration" in reason for _, reason in hmof["rejects"])
-    assert (tmp_path / "out" / "co2.md").exists() and len(list((tmp_path / "out").glob("parity_*.png"))) == 10
+    assert (tmp_path / "out" / "co2.md").exists() and len(list((tmp_path / "out").glob("parity_*.png"))) == 17
 
 
 @pytest.mark.slow

@@ -49,6 +49,7 @@ from molgnn.chem.crystal import Crystal
 from molgnn.chem.errors import DescriptorError
 from molgnn.chem.forcefield import CO2, COULOMB_K_ANGSTROM, GAS_CONSTANT, density, uff_parameters
 from molgnn.chem.neighbors import periodic_images
+from molgnn.errors import ConfigError
 
 OVERLAP = 0.75  # carbon closer than this many sigma to a framework atom: not evaluated (U > 40 kT)
 HENRY_FLOOR = 1e-10  # mol/(kg Pa)
@@ -85,10 +86,10 @@ class HostGuestEnergies:
 
     def __post_init__(self):
         if not 1 <= self.orientations <= len(_AXES):
-            raise ValueError(f"orientations must be 1 to {len(_AXES)}, got {self.orientations}")
+            raise ConfigError(f"orientations must be 1 to {len(_AXES)}, got {self.orientations}")
         if not (self.temperature > 0 and self.insertions >= 1 and self.cutoff > 0 and self.damping >= 0
                 and self.bin_width > 0 and self.lowest_bin < 0):
-            raise ValueError("temperature, insertions, cutoff, bin_width must be > 0, damping >= 0, lowest_bin < 0")
+            raise ConfigError("temperature, insertions, cutoff, bin_width must be > 0, damping >= 0, lowest_bin < 0")
 
     @cached_property
     def bin_edges(self) -> np.ndarray:

@@ -37,6 +37,7 @@ from molgnn.chem.crystal import Crystal
 from molgnn.chem.errors import DescriptorError
 from molgnn.chem.forcefield import AVOGADRO, density, framework_mass, zeo_radii
 from molgnn.chem.neighbors import periodic_images
+from molgnn.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class PoreGeometry:
 
     def __post_init__(self):
         if not (self.probe_radius >= 0 and self.void_probe_radius >= 0 and self.spacing > 0):
-            raise ValueError("probe radii must be >= 0 and the grid spacing > 0")
+            raise ConfigError("probe radii must be >= 0 and the grid spacing > 0")
 
     def __call__(self, crystal: Crystal) -> np.ndarray:
         values = self.analyse(crystal)

@@ -23,7 +23,7 @@ def run(args) -> int:
 
     trained = load_run(args.run_dir)
     dataset = load_dataset(args.data, args.data_dir, trained.featurizer, options_from_args(args), args.cache_dir, args.workers,
-                           progress=False)
+                           progress=False, wait=args.cache_wait)
     indices = None
     if args.subset != "all":
         from molgnn.data.splits import Split

@@ -13,8 +13,9 @@ from pathlib import Path
 from molgnn.errors import ConfigError
 from molgnn.featurize.base import CRYSTALS, MOLECULES
 
+CACHE_WAIT = 7200.0  # seconds
 FEATURIZER_FLAGS = {MOLECULES: ("gasteiger", "fingerprint_bits"),
-                    CRYSTALS: ("cutoff", "max_neighbors", "charges", "element_features", "isolated")}
+                    CRYSTALS: ("cutoff", "max_neighbors", "charges", "element_features", "isolated", "descriptors")}
 
 
 def add_parser(verbs, name: str) -> None:
@@ -32,6 +33,9 @@ def dataset_arguments(parser, optional: bool = False, featurizer_flags: bool = T
     parser.add_argument("--data-dir", help="folder of the registered datasets' files (default: $MOLGNN_DATA_DIR)")
     parser.add_argument("--cache-dir", help="processed-dataset cache (default: $MOLGNN_CACHE_DIR or ~/.cache/molgnn)")
     parser.add_argument("--workers", type=int, help="featurization processes (default: all cores)")
+    parser.add_argument("--cache-wait", type=float, default=CACHE_WAIT, metavar="SECONDS",
+                        help="how long to wait for another process (or rank 0 of a torchrun job) building the same "
+                             f"cache entry (default {CACHE_WAIT:.0f})")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="loader option, VALUE as JSON when it parses (e.g. pressures=[0.1,1] gas=N2)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -49,6 +53,9 @@ def dataset_arguments(parser, optional: bool = False, featurizer_flags: bool = T
     crystals.add_argument("--element-features", help="'cgcnn' (default) or the path of an atom_init.json")
     crystals.add_argument("--isolated",
                           help="atom without neighbours in the cutoff: reject the structure (error, default) or keep the atom")
+    crystals.add_argument("--descriptors", type=_names, metavar="SETS",
+                          help="global descriptors to attach, comma-separated: pores (pore geometry), energies (CO2 "
+                               "host-guest energies from the charges); for the *_descriptors models")
 
 
 def options_from_args(args) -> dict:
@@ -68,7 +75,11 @@ def load_from_args(args, strict: bool = False, rebuild: bool = False):
     spec = resolve_spec(args.data, args.data_dir, options_from_args(args))
     featurizer = featurizer_from_args(args, spec.default_featurizer())
     return load_dataset(args.data, args.data_dir, featurizer, options_from_args(args), args.cache_dir,
-                        args.workers, strict, progress=not args.json, rebuild=rebuild)
+                        args.workers, strict, progress=not args.json, rebuild=rebuild, wait=args.cache_wait)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 def _options(pairs: list[str]) -> dict:

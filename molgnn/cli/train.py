@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from molgnn.cli.featurize import dataset_arguments, load_from_args
-from molgnn.train.config import DISTRIBUTED, OPTIMIZERS, SCHEDULERS, SPLITS, TrainConfig
+from molgnn.train.config import DISTRIBUTED, LOSSES, OPTIMIZERS, SCHEDULERS, SPLITS, TARGET_TRANSFORMS, TrainConfig
 
 
 def add_parser(verbs, name: str) -> None:
@@ -29,6 +29,10 @@ def add_parser(verbs, name: str) -> None:
                                              "cooccurrence (default none)")
     parser.add_argument("--oversample-budget", type=float, help="samples to add, as a fraction of the training set (0.25)")
     parser.add_argument("--pos-weight", action="store_true", default=None, help="weight positives per label")
+    parser.add_argument("--loss", choices=LOSSES, help="regression loss on standardized targets (default mse)")
+    parser.add_argument("--target-transform", choices=TARGET_TRANSFORMS,
+                        help="log1p: learn log(1 + y), never predict below 0 (uptakes, counts)")
+    parser.add_argument("--ema", type=float, help="decay per step of the weight average that is validated and saved (0: off)")
     parser.add_argument("--no-resume", action="store_true", help="start over even if the run folder has a run")
     parallel = parser.add_argument_group("distributed training (launch with torchrun, see the README)")
     parallel.add_argument("--distributed", choices=DISTRIBUTED, help="ddp, K-AVG, block-momentum MAVG or Hier-AVG (default none)")
@@ -43,8 +47,9 @@ def resume_hint(args) -> str:
 
 
 def run(args) -> int:
+    from molgnn.data.paths import resolve_cache_dir
     from molgnn.distributed.environment import torchrun_environment
-    from molgnn.distributed.learners import leave
+    from molgnn.distributed.learners import join, leave
     from molgnn.imbalance import OVERSAMPLERS
     from molgnn.models.registry import model_spec
     from molgnn.train.trainer import train
@@ -52,15 +57,17 @@ def run(args) -> int:
     values = TrainConfig.from_file(args.config).to_dict() if args.config else {}
     for key in ("model", "model_args", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "scheduler",
                 "patience", "split", "seed", "pos_weight", "oversample", "oversample_budget", "distributed",
-                "average_every", "block_momentum", "group_size", "global_every"):
+                "average_every", "block_momentum", "group_size", "global_every", "loss", "target_transform", "ema"):
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     config = TrainConfig.from_dict(values)
     needs_fingerprints = "fingerprint" in model_spec(config.model).requires | OVERSAMPLERS[config.oversample].requires
     if needs_fingerprints and not args.fingerprint_bits:
         args.fingerprint_bits = 2048
-    dataset = load_from_args(args)
     try:
+        learners = join(config.distributed)  # under torchrun, rank 0 builds the dataset cache while the others wait
+        dataset = learners.in_turns(lambda: load_from_args(args), f"the dataset cache of {args.data} in "
+                                    f"{resolve_cache_dir(args.cache_dir)}", args.cache_wait, progress=not args.json)
         metrics = train(dataset, Path(args.out), config, resume=not args.no_resume, progress=not args.json)
     finally:
         leave()
@@ -74,5 +81,8 @@ def run(args) -> int:
                 shown = {k: v for k, v in metrics[split].items() if not isinstance(v, (dict, list))}
                 print(f"{split}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                                for k, v in shown.items()))
+        for name, scores in metrics.get("test_baselines", {}).items():
+            print(f"test, {name} on the same split: " + ", ".join(
+                f"{target} MAE={s['mae']:.4g} R2={s['r2']:.4g}" for target, s in scores.items()))
         print(f"run folder: {args.out}")
     return 0

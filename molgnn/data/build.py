@@ -5,6 +5,13 @@ the sizes and modification times of the source files, the featurizer's full conf
 graph schema version; changing any of them builds a new cache entry instead of reusing stale
 graphs. A build runs in chunks that are written to disk as they finish, so an interrupted build
 resumes where it stopped. Every record that cannot be used is reported with its reason.
+
+Several processes may ask for the same entry at once (two commands, the learners of a ``torchrun``
+job, tuning trials): the first takes the entry's lock (``filelock``, ``<entry>.lock``) and builds
+it, the others wait for the lock and then read what it built. ``graphs.pt`` is written last and
+atomically, so an entry is complete exactly when it has one, and a reader never sees half of one.
+The operating system releases the lock of a builder that dies; the next process resumes its
+chunks.
 """
 
 from __future__ import annotations
@@ -14,16 +21,20 @@ import hashlib
 import json
 import os
 import shutil
+import sys
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+from filelock import FileLock, Timeout
 from tqdm.auto import tqdm
 
 from molgnn import __version__
-from molgnn.atomic import atomic_path
+from molgnn.atomic import atomic_path, atomic_write_text
 from molgnn.chem.errors import InvalidLabelError
 from molgnn.data.cards import UnknownDatasetError, get_card, list_cards
 from molgnn.data.dataset import GraphDataset
@@ -37,6 +48,7 @@ from molgnn.tasks import infer_task
 from molgnn.workers import start_worker
 
 SCHEMA_VERSION = 4  # 4: records with infinite labels are rejected
+GRAPHS = "graphs.pt"  # written last: an entry is complete when it has one
 
 
 class DatasetBuildError(MolgnnError, RuntimeError):
@@ -110,7 +122,7 @@ def resolve_spec(data: str | Path, data_dir: str | Path | None = None, options: 
 def load_dataset(data: str | Path, data_dir: str | Path | None = None, featurizer: Featurizer | None = None,
                  options: dict | None = None, cache_dir: str | Path | None = None, workers: int | None = None,
                  strict: bool = False, progress: bool = True, rebuild: bool = False,
-                 chunk_size: int | None = None) -> GraphDataset:
+                 chunk_size: int | None = None, wait: float | None = None) -> GraphDataset:
     """Featurize a dataset (or read it from the cache) and return it as a ``GraphDataset``.
 
     Args:
@@ -126,6 +138,8 @@ def load_dataset(data: str | Path, data_dir: str | Path | None = None, featurize
         rebuild: ignore an existing cache entry.
         chunk_size: records per chunk, the unit of parallel work and of resuming (default: the
             featurizer's ``chunk_size``).
+        wait: seconds to wait for another process building the same entry before giving up with
+            ``DatasetBuildError`` (default: as long as it builds).
     """
     spec = resolve_spec(data, data_dir, options)
     featurizer = spec.default_featurizer() if featurizer is None else featurizer
@@ -133,10 +147,12 @@ def load_dataset(data: str | Path, data_dir: str | Path | None = None, featurize
         raise ConfigError(f"{spec.name} holds {spec.kind}, but the featurizer {type(featurizer).__name__} takes {featurizer.kind}")
     key = cache_key(spec, featurizer)
     folder = resolve_cache_dir(cache_dir) / spec.name / key[:16]
-    if rebuild and folder.exists():
-        shutil.rmtree(folder)
-    if not (folder / "graphs.pt").exists():
-        _build(spec, featurizer, folder, workers, progress, chunk_size or featurizer.chunk_size)
+    if rebuild or not (folder / GRAPHS).exists():
+        with _build_lock(folder, spec.name, wait, progress):
+            if rebuild:
+                _discard(folder)
+            if not (folder / GRAPHS).exists():  # another process may have built it while this one waited
+                _build(spec, featurizer, folder, workers, progress, chunk_size or featurizer.chunk_size)
     dataset = _read(folder, featurizer)
     if strict and dataset.rejects:
         raise DatasetBuildError(f"{spec.name}: {len(dataset.rejects)} record(s) rejected, "
@@ -209,8 +225,36 @@ def _build(spec: DatasetSpec, featurizer: Featurizer, folder: Path, workers: int
         "schema": SCHEMA_VERSION,
     }
     _write_report(folder / "rejects.csv", rejects, records.excluded)
-    _atomic_save({"data": _pack_strings(graphs.data.to_dict()), "slices": graphs.slices}, folder / "graphs.pt")
-    (folder / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+    atomic_write_text(folder / "meta.json", json.dumps(meta, indent=1, default=str))
+    _atomic_save({"data": _pack_strings(graphs.data.to_dict()), "slices": graphs.slices}, folder / GRAPHS)
+    for leftover in folder.glob("parts-*"):
+        shutil.rmtree(leftover)
+
+
+@contextmanager
+def _build_lock(folder: Path, name: str, wait: float | None, progress: bool) -> Iterator[None]:
+    """The lock of the cache entry ``folder``, held while it is built; says so when another process holds it."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(folder.with_name(f"{folder.name}.lock"), is_singleton=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if progress:
+            print(f"{name}: another process is building the cache entry {folder}; waiting for it", file=sys.stderr)
+        try:
+            lock.acquire(timeout=-1 if wait is None else wait)
+        except Timeout:
+            raise DatasetBuildError(f"{name}: waited {wait:.0f} s for another process to build the cache entry "
+                                    f"{folder}; wait longer, or stop that process") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _discard(folder: Path) -> None:
+    """Make the entry incomplete first (readers then wait for the lock), then drop its chunks."""
+    (folder / GRAPHS).unlink(missing_ok=True)
     for leftover in folder.glob("parts-*"):
         shutil.rmtree(leftover)
 
@@ -292,7 +336,7 @@ def _write_report(path: Path, rejects: list, excluded: list) -> None:
 
 
 def _read(folder: Path, featurizer) -> GraphDataset:
-    stored = torch.load(folder / "graphs.pt", weights_only=True)
+    stored = torch.load(folder / GRAPHS, weights_only=True)
     stored["data"] = _unpack_strings(stored["data"])
     meta = json.loads((folder / "meta.json").read_text())
     meta["cache_dir"] = str(folder)

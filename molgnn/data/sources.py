@@ -145,8 +145,11 @@ def henry_coefficient(pressures: np.ndarray, loadings: np.ndarray, henry: str) -
 
 def crafted726(folder: Path, gas: str = "CO2", temperature: float = 298, pressures: list[float] = (1.0,),
                simulation_id: int = 1, charges: str = "DDEC", exclude_inconsistent: bool = True,
-               henry: str = "none", henry_max_pressure: float = 0.005, units: str = "mmol/g") -> RecordSet:
+               henry: str = "none", henry_max_pressure: float = 0.005, units: str = "mmol/g",
+               names: list[str] | None = None) -> RecordSet:
     """CRAFTED MOFs: CIFs with ``charges`` scheme, uptake of ``gas`` at ``temperature`` (K) and ``pressures`` (bar).
+
+    ``names`` restricts the set to those structures (a name that is not in the set is an error).
 
     ``henry`` adds a low-pressure target after the pressures: ``"linear"`` the Henry coefficient
     (units/bar, the slope through the origin of the isotherm points at or below
@@ -157,7 +160,7 @@ def crafted726(folder: Path, gas: str = "CO2", temperature: float = 298, pressur
     if not cif_dir.is_dir():
         choices = sorted(p.name for p in (folder / "cif").iterdir()) if (folder / "cif").is_dir() else []
         raise DatasetSpecError(f"no CIF folder for charges={charges!r}; choose one of {choices}")
-    names = sorted(p.stem for p in cif_dir.glob("*.cif"))
+    names = _restricted(sorted(p.stem for p in cif_dir.glob("*.cif")), names, "crafted726")
     pressures = [float(p) for p in pressures]
     henry_names, henry_units = _henry_target(henry, f"{gas}_{temperature:g}K", units)
     targets = [f"{gas}_{temperature:g}K_{p:g}bar" for p in pressures] + henry_names
@@ -200,13 +203,14 @@ def crafted726(folder: Path, gas: str = "CO2", temperature: float = 298, pressur
 
 
 def hmof100(folder: Path, pressures: list[float] = (0.01, 0.05, 0.1, 0.5, 2.5), henry: str = "none",
-            units: str = "mol/kg") -> RecordSet:
+            units: str = "mol/kg", names: list[str] | None = None) -> RecordSet:
     """Hypothetical MOFs: CIFs without charges and CO2 uptake at ``pressures`` (bar), 298 K.
 
     ``henry`` (``"linear"`` or ``"log10"``) adds the low-pressure target uptake(0.01 bar) / 0.01 bar
-    (the lowest pressure simulated, a one-point Henry coefficient) or its log10.
+    (the lowest pressure simulated, a one-point Henry coefficient) or its log10. ``names`` restricts
+    the set to those structures.
     """
-    names = sorted(p.stem for p in (folder / "cif").glob("*.cif"))
+    names = _restricted(sorted(p.stem for p in (folder / "cif").glob("*.cif")), names, "hmof100")
     henry_names, henry_units = _henry_target(henry, "CO2_298K", units)
     targets = [f"CO2_298K_{float(p):g}bar" for p in pressures] + henry_names
     y = np.full((len(names), len(targets)), np.nan)
@@ -228,6 +232,16 @@ def hmof100(folder: Path, pressures: list[float] = (0.01, 0.05, 0.1, 0.5, 2.5), 
                 y[row[name], -1] = henry_coefficient(np.array([0.01]), np.array([float(value)]), henry)
     return RecordSet(names, [folder / "cif" / f"{n}.cif" for n in names], y, targets,
                      {t: henry_units.get(t, units) for t in targets}, files=[folder])
+
+
+def _restricted(available: list[str], names: list[str] | None, dataset: str) -> list[str]:
+    """``available`` (sorted), or only ``names`` of it; a name it does not hold is a ``DatasetSpecError``."""
+    if names is None:
+        return available
+    unknown = sorted(set(names) - set(available))
+    if unknown:
+        raise DatasetSpecError(f"names not in {dataset}: {unknown[:5]}{' ...' if len(unknown) > 5 else ''}")
+    return sorted(set(names))
 
 
 def cgcnn_folder(folder: Path, units: str = "") -> RecordSet:

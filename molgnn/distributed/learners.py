@@ -11,8 +11,11 @@ another node.)
 from __future__ import annotations
 
 import os
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 import torch
@@ -22,10 +25,15 @@ from molgnn.distributed.environment import TORCHRUN_VARIABLES, default_device, t
 from molgnn.errors import MolgnnError
 
 T = TypeVar("T")
+SAY_WAITING_AFTER = 3.0  # seconds a learner waits for another one's turn before it says so
 
 
 class LaunchError(MolgnnError, RuntimeError):
     """A distributed mode outside ``torchrun``, or ``torchrun`` without a distributed mode."""
+
+
+class TurnError(MolgnnError, RuntimeError):
+    """A learner that waited in vain for another one's turn: it took too long, or it failed."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,55 @@ class Learners:
         if not produced:
             raise value
         return value
+
+    def in_turns(self, produce: Callable[[], T], what: str, timeout: float, progress: bool = True) -> T:
+        """``produce()`` on rank 0 first, then on the first learner (local rank 0) of every other node, then on the rest.
+
+        For work that the first call leaves on disk for the next ones, like building a dataset
+        cache: rank 0 builds it; on a disk that every node sees, the others then only read it,
+        and on a node with a disk of its own, its first learner builds it for the node. Between
+        the turns the learners meet; a learner that waits longer than ``timeout`` seconds, or
+        whose awaited turn failed, raises ``TurnError`` naming ``what`` it waits for (e.g. "the
+        dataset cache of sider"); a failed turn raises its own error on the learner it failed on.
+        """
+        if not self.distributed:
+            return produce()
+        turn = 0 if self.rank == 0 else 1 if torchrun_environment().local_rank == 0 else 2
+        group = dist.new_group(backend="gloo", timeout=timedelta(seconds=timeout))
+        value = None
+        try:
+            for current, who in enumerate(("rank 0", "the first learner of each node", "the other learners")):
+                error = None
+                if turn == current:
+                    try:
+                        value = produce()
+                    except (OSError, ValueError, KeyError, RuntimeError) as raised:
+                        error = raised
+                failed = self._meet(group, error is not None, f"{who} ({what})", timeout, progress and turn > current)
+                if error is not None:
+                    raise error
+                if failed:
+                    raise TurnError(f"rank {self.rank}: {who} failed ({what}); the error of that learner says why")
+        finally:
+            dist.destroy_process_group(group)
+        return value
+
+    def _meet(self, group, failed: bool, awaited: str, timeout: float, progress: bool) -> bool:
+        """Wait for every learner (at most ``timeout`` s, saying so after a few); whether any of them ``failed``."""
+        flag = torch.tensor([int(failed)])
+        work = dist.all_reduce(flag, op=dist.ReduceOp.MAX, group=group, async_op=True)
+        started, said = time.monotonic(), not progress
+        while not work.is_completed():
+            if not said and time.monotonic() - started > SAY_WAITING_AFTER:
+                print(f"rank {self.rank}: waiting for {awaited}, up to {timeout:.0f} s", file=sys.stderr)
+                said = True
+            time.sleep(0.05)
+        try:
+            work.wait()
+        except RuntimeError as error:  # gloo's timeout, or a learner that died
+            raise TurnError(f"rank {self.rank}: waited {time.monotonic() - started:.0f} s in vain for {awaited}, the "
+                            f"limit being {timeout:.0f} s: {str(error).splitlines()[0]}") from error
+        return bool(flag.item())
 
     def sum(self, values: list[float]) -> list[float]:
         """Element-wise sum of ``values`` over the learners (float64, one all-reduce)."""

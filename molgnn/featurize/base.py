@@ -63,8 +63,15 @@ class Featurizer:
         lacks one of them (a CIF without partial charges for a model that does not read charges) is
         no longer rejected for it; the steps that compute them are skipped.
         """
-        dropped = {field: off for part, (field, off) in self.part_settings.items() if part in self.provides and part not in parts}
+        kept = set(parts)
+        for part in set(parts) & self.provides:
+            kept |= self.parts_needed_by(part)
+        dropped = {field: off for part, (field, off) in self.part_settings.items() if part in self.provides and part not in kept}
         return dataclasses.replace(self, **dropped) if dropped else self
+
+    def parts_needed_by(self, part: str) -> frozenset[str]:
+        """The other parts that computing ``part`` uses (kept by ``limited_to`` whenever ``part`` is)."""
+        return frozenset()
 
     @classmethod
     def accepts(cls, record: object) -> bool:

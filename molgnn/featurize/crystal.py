@@ -6,14 +6,24 @@ graph is stored compactly (atomic numbers, positions, lattice, integer image off
 distances, as MatGL does); ``expand`` adds the dense features (element vectors and
 the Gaussian distance expansion). Datasets cache the compact graph and expand on access, which
 keeps caches small and lets the expansion change without re-featurizing.
+
+With ``descriptors``, each graph also carries global descriptors of its structure as
+``data.descriptors`` (``[1, K]``, named by ``descriptor_names`` with units ``descriptor_units``):
+``"pores"``, the pore geometry of ``molgnn.chem.pores.PoreGeometry`` (density, largest cavity and
+pore-limiting diameters, accessible surface and volume for a CO2-sized probe, helium void fraction
+and pore volume), and ``"energies"``, the CO2 host-guest energies of
+``molgnn.chem.host_guest.HostGuestEnergies`` (Henry coefficient, heat of adsorption, energy
+histograms), whose Coulomb part uses the featurizer's partial charges (none with ``charges="none"``:
+Lennard-Jones only). Their settings are part of ``config()``, so they key caches and run folders.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -24,14 +34,24 @@ from torch_geometric.data import Data
 from molgnn.chem import elements
 from molgnn.chem.charge_equilibration import EQeq
 from molgnn.chem.crystal import Crystal, is_crystal_record, read_crystal
-from molgnn.chem.errors import InvalidInputError, IsolatedAtomError, MissingChargesError, OverlappingAtomsError, TooManyAtomsError
+from molgnn.chem.errors import (
+    DescriptorError,
+    InvalidInputError,
+    IsolatedAtomError,
+    MissingChargesError,
+    OverlappingAtomsError,
+    TooManyAtomsError,
+)
+from molgnn.chem.host_guest import HostGuestEnergies
 from molgnn.chem.neighbors import periodic_neighbors
+from molgnn.chem.pores import PoreGeometry
 from molgnn.errors import ConfigError
 from molgnn.featurize.base import CRYSTALS, Featurizer
 from molgnn.featurize.collated import Collated
 from molgnn.featurize.gaussian import GaussianExpansion
 
 CHARGE_SCHEMES = ("cif", "eqeq", "none")
+DESCRIPTOR_SETS = {"pores": PoreGeometry, "energies": HostGuestEnergies}  # name -> calculator (default settings)
 ISOLATED_POLICIES = ("error", "keep")
 
 
@@ -56,6 +76,9 @@ class CrystalFeaturizer(Featurizer):
         isolated: what to do with an atom that has no neighbour inside the cutoff: ``"error"``
             rejects the structure, ``"keep"`` keeps the atom as a node without edges.
         max_atoms: structures with more atoms are rejected (protects memory in bulk jobs).
+        descriptors: global descriptor sets to attach, of ``"pores"`` and ``"energies"`` (see the module);
+            a structure where one cannot be computed (an element without force-field parameters, say)
+            is rejected with the reason, never given zeros.
     """
 
     cutoff: float = 8.0
@@ -66,11 +89,13 @@ class CrystalFeaturizer(Featurizer):
     min_distance: float = 0.5
     isolated: str = "error"
     max_atoms: int = 5000
+    descriptors: tuple[str, ...] = ()
 
     kind = CRYSTALS
     chunk_size = 32
-    hints = {"charges": "featurize with charges='cif' or 'eqeq' (computed; e.g. molgnn train ... --charges eqeq)"}
-    part_settings = {"charges": ("charges", "none")}
+    hints = {"charges": "featurize with charges='cif' or 'eqeq' (computed; e.g. molgnn train ... --charges eqeq)",
+             "descriptors": "featurize with descriptors=('pores', 'energies') (e.g. molgnn train ... --descriptors pores,energies)"}
+    part_settings = {"charges": ("charges", "none"), "descriptors": ("descriptors", ())}
 
     def __post_init__(self):
         if self.charges not in CHARGE_SCHEMES:
@@ -79,6 +104,22 @@ class CrystalFeaturizer(Featurizer):
             raise ConfigError(f"isolated must be one of {ISOLATED_POLICIES}, got {self.isolated!r}")
         if not self.cutoff > 0 or self.max_neighbors < 1:
             raise ConfigError("cutoff must be > 0 and max_neighbors >= 1")
+        object.__setattr__(self, "descriptors", tuple(self.descriptors))
+        unknown = [name for name in self.descriptors if name not in DESCRIPTOR_SETS]
+        if unknown or len(set(self.descriptors)) != len(self.descriptors):
+            raise ConfigError(f"descriptors must be distinct names of {tuple(DESCRIPTOR_SETS)}, got {self.descriptors!r}")
+
+    @cached_property
+    def descriptor_calculators(self) -> tuple:
+        return tuple(DESCRIPTOR_SETS[name]() for name in self.descriptors)
+
+    @property
+    def descriptor_names(self) -> list[str]:
+        return [name for calculator in self.descriptor_calculators for name in calculator.names]
+
+    @property
+    def descriptor_units(self) -> list[str]:
+        return [unit for calculator in self.descriptor_calculators for unit in calculator.units]
 
     @cached_property
     def element_table(self) -> elements.ElementTable:
@@ -108,11 +149,15 @@ class CrystalFeaturizer(Featurizer):
 
     @property
     def provides(self) -> frozenset[str]:
-        return frozenset() if self.charges == "none" else frozenset({"charges"})
+        return frozenset(({"charges"} if self.charges != "none" else set()) | ({"descriptors"} if self.descriptors else set()))
 
     @classmethod
     def accepts(cls, record: object) -> bool:
         return is_crystal_record(record)
+
+    def parts_needed_by(self, part: str) -> frozenset[str]:
+        """The host-guest energies' Coulomb part uses the charges."""
+        return frozenset({"charges"}) if part == "descriptors" and "energies" in self.descriptors else frozenset()
 
     @classmethod
     def default(cls, charges_in_files: bool = False) -> CrystalFeaturizer:
@@ -121,6 +166,8 @@ class CrystalFeaturizer(Featurizer):
     def config(self) -> dict:
         """The full configuration, JSON-ready; an ``atom_init.json`` also by its content hash."""
         config = super().config()
+        if self.descriptors:  # the calculators' settings, so a change of them is a new cache and a checked run folder
+            config["descriptor_settings"] = {name: asdict(c) for name, c in zip(self.descriptors, self.descriptor_calculators)}
         if self.element_features != "cgcnn":
             config["element_features_sha256"] = hashlib.sha256(Path(self.element_features).read_bytes()).hexdigest()
         return config
@@ -131,6 +178,7 @@ class CrystalFeaturizer(Featurizer):
         against ``base_dir``, and its content must match the saved hash."""
         values = dict(config)
         digest = values.pop("element_features_sha256", None)
+        settings = values.pop("descriptor_settings", None)
         if values.get("element_features", "cgcnn") != "cgcnn":
             path = Path(values["element_features"])
             if not path.is_absolute() and base_dir is not None:
@@ -138,7 +186,12 @@ class CrystalFeaturizer(Featurizer):
             if digest and hashlib.sha256(path.read_bytes()).hexdigest() != digest:
                 raise ConfigError(f"{path} differs from the atom_init.json the featurizer was configured with")
             values["element_features"] = str(path)
-        return super().from_config(values, base_dir)
+        featurizer = super().from_config(values, base_dir)
+        current = featurizer.config().get("descriptor_settings")
+        if settings is not None and json.loads(json.dumps(settings)) != current:
+            raise ConfigError(f"the descriptors were computed with settings {settings}, but this molgnn computes them with "
+                              f"{current}: its descriptors would not be the ones the model learned from")
+        return featurizer
 
     def __call__(self, source, input_id: object = None) -> Data:
         """Featurize one structure (CIF path, ``CifText``, pymatgen ``Structure`` or ``Crystal``) to a full graph."""
@@ -185,7 +238,17 @@ class CrystalFeaturizer(Featurizer):
         )
         if charges is not None:
             data.charge = torch.from_numpy(charges.astype(np.float32))
+        if self.descriptors:
+            data.descriptors = self._descriptors(Crystal(input_id, crystal.lattice, crystal.frac, crystal.numbers, charges))
         return data
+
+    def _descriptors(self, crystal: Crystal) -> torch.Tensor:
+        """``[1, K]`` global descriptors; one that is not finite rejects the structure (``DescriptorError``)."""
+        values = np.concatenate([calculator(crystal) for calculator in self.descriptor_calculators])
+        if not np.isfinite(values).all():
+            bad = [name for name, value in zip(self.descriptor_names, values) if not np.isfinite(value)]
+            raise DescriptorError(crystal.id, f"descriptors that are not finite: {', '.join(bad)}")
+        return torch.from_numpy(values.astype(np.float32)).unsqueeze(0)
 
     def _charges(self, crystal: Crystal) -> np.ndarray | None:
         if self.charges == "cif":

@@ -10,8 +10,14 @@ from molgnn.errors import ConfigError
 class GaussianExpansion:
     """``e_k(d) = exp(-(d - mu_k)^2 / step^2)`` for centres ``mu_k = start, start + step, ..., stop``.
 
+    Values below ``FLOOR`` are set to exactly 0: the far tails of the Gaussians underflow to
+    subnormal floats, which x86 CPUs process one to two orders of magnitude slower than normal
+    ones (the weight gradient of the first edge layer took 15x as long on them).
+
     Shapes: ``[E]`` distances -> ``[E, K]`` features, ``K = round((stop - start) / step) + 1``.
     """
+
+    FLOOR = 1e-8
 
     def __init__(self, start: float, stop: float, step: float):
         if not step > 0 or not stop > start:
@@ -21,7 +27,8 @@ class GaussianExpansion:
         self.step = step
 
     def __call__(self, distances: torch.Tensor) -> torch.Tensor:
-        return torch.exp(-((distances.unsqueeze(-1) - self.centers) ** 2) / self.step**2)
+        values = torch.exp(-((distances.unsqueeze(-1) - self.centers) ** 2) / self.step**2)
+        return values.masked_fill_(values < self.FLOOR, 0.0)
 
     def __repr__(self) -> str:
         return f"GaussianExpansion(centers={len(self.centers)}, step={self.step})"

@@ -1,4 +1,4 @@
-"""Crystal graph networks: CGCNN, edge convolution, attention and charge-aware variants."""
+"""Crystal graph networks: CGCNN, edge convolution, attention, charge-aware and hybrid variants; a descriptors-only MLP."""
 
 from __future__ import annotations
 
@@ -7,44 +7,55 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import global_mean_pool
 
-from molgnn.nn import CGCNNConv, ChargeEmbedding, EdgeUpdate, NeighborAttentionConv
+from molgnn.errors import ConfigError
+from molgnn.nn import CGCNNConv, ChargeEmbedding, DescriptorEncoder, EdgeUpdate, NeighborAttentionConv
 
 
 class CrystalGNN(nn.Module):
     """Embedding -> ``layers`` convolutions -> mean pooling -> MLP head.
 
-    The three ideas combine freely: ``edge_update`` learns edge features per layer,
-    ``attention`` replaces CGCNN's gated sum by multi-head attention over neighbours, ``charge``
-    adds embedded partial charges (``data.charge``) to the atom embedding. All off is the
-    original CGCNN architecture.
+    The ideas combine freely: ``edge_update`` learns edge features per layer, ``attention``
+    replaces CGCNN's gated sum by multi-head attention over neighbours, ``charge`` adds embedded
+    partial charges (``data.charge``) to the atom embedding, ``descriptors`` (a hybrid model) joins
+    the pooled graph embedding with a ``DescriptorEncoder`` of the structure's global descriptors
+    (``data.descriptors``: pore geometry, host-guest energies) before the head, so that the graph
+    has to learn only what the descriptors miss. All off is the original CGCNN architecture.
 
     Args:
         node_dim, edge_dim: input feature sizes (featurizer's ``num_atom_features`` / ``num_edge_features``).
         out_dim: number of outputs (targets or labels).
         hidden: atom embedding size.
         layers: convolution layers.
-        edge_update, attention, charge: the variants above.
+        edge_update, attention, charge, descriptors: the variants above.
+        descriptor_dim: number of global descriptors (the featurizer's; used with ``descriptors``).
         heads: attention heads.
         head_hidden: hidden size of the output MLP.
-        dropout: dropout in the head.
+        descriptor_hidden: output size of the descriptor encoder.
+        dropout: dropout in the head and the descriptor encoder.
+        norm: normalization inside the convolutions, ``"batch"`` (the original), ``"layer"`` or ``"none"``.
 
     Shapes:
         a ``Batch`` with ``x [N, node_dim]``, ``edge_index [2, E]``, ``edge_attr [E, edge_dim]``,
-        ``batch [N]`` (and ``charge [N]``) -> ``[B, out_dim]``.
+        ``batch [N]`` (and ``charge [N]``, ``descriptors [B, descriptor_dim]``) -> ``[B, out_dim]``.
     """
 
     def __init__(self, node_dim: int, edge_dim: int, out_dim: int, hidden: int = 64, layers: int = 3,
-                 edge_update: bool = False, attention: bool = False, charge: bool = False, heads: int = 4,
-                 head_hidden: int = 128, dropout: float = 0.0):
+                 edge_update: bool = False, attention: bool = False, charge: bool = False, descriptors: bool = False,
+                 descriptor_dim: int = 0, heads: int = 4, head_hidden: int = 128, descriptor_hidden: int = 128,
+                 dropout: float = 0.0, norm: str = "batch"):
         super().__init__()
+        if descriptors and descriptor_dim < 1:
+            raise ConfigError("a hybrid model needs descriptor_dim >= 1 (a featurizer with descriptors)")
         self.embed = nn.Linear(node_dim, hidden)
         self.charge_embed = ChargeEmbedding(hidden) if charge else None
         self.edge_updates = nn.ModuleList([EdgeUpdate(hidden, edge_dim) for _ in range(layers)]) if edge_update else None
         self.convs = nn.ModuleList([
-            NeighborAttentionConv(hidden, edge_dim, heads) if attention else CGCNNConv(hidden, edge_dim)
+            NeighborAttentionConv(hidden, edge_dim, heads, norm=norm) if attention else CGCNNConv(hidden, edge_dim, norm)
             for _ in range(layers)
         ])
-        self.head = nn.Sequential(nn.Linear(hidden, head_hidden), nn.Softplus(), nn.Dropout(dropout),
+        self.descriptor_encoder = DescriptorEncoder(descriptor_dim, descriptor_hidden, dropout) if descriptors else None
+        joined = hidden + (descriptor_hidden if descriptors else 0)
+        self.head = nn.Sequential(nn.Linear(joined, head_hidden), nn.Softplus(), nn.Dropout(dropout),
                                   nn.Linear(head_hidden, out_dim))
 
     def forward(self, data) -> torch.Tensor:
@@ -57,7 +68,28 @@ class CrystalGNN(nn.Module):
             if self.edge_updates is not None:
                 edge_attr = self.edge_updates[k](x, data.edge_index, edge_attr)
             x = conv(x, data.edge_index, edge_attr)
-        return self.head(global_mean_pool(x, _batch_vector(data)))
+        pooled = global_mean_pool(x, _batch_vector(data))
+        if self.descriptor_encoder is not None:
+            pooled = torch.cat([pooled, self.descriptor_encoder(data.descriptors)], dim=-1)
+        return self.head(pooled)
+
+
+class DescriptorMLP(nn.Module):
+    """The descriptors-only baseline: a ``DescriptorEncoder`` of ``data.descriptors`` and a linear head.
+
+    It reads no atoms or bonds, so next to a hybrid model on the same descriptors it measures what
+    the graph adds.
+
+    Shapes: a ``Batch`` with ``descriptors [B, descriptor_dim]`` -> ``[B, out_dim]``.
+    """
+
+    def __init__(self, descriptor_dim: int, out_dim: int, hidden: int = 256, dropout: float = 0.1):
+        super().__init__()
+        self.encoder = DescriptorEncoder(descriptor_dim, hidden, dropout)
+        self.head = nn.Linear(hidden, out_dim)
+
+    def forward(self, data) -> torch.Tensor:
+        return self.head(self.encoder(data.descriptors))
 
 
 def _batch_vector(data) -> torch.Tensor:

@@ -8,8 +8,10 @@ the same way, and a model that requires a part the featurizer does not add is re
 setting that adds it.
 
 The crystal variants are the combinations of ``CRYSTAL_VARIANTS``, named by their parts in that
-order (``edge_attention_charge``) and ``cgcnn`` for none: a new crystal variant is one entry there
-and its flag in ``CrystalGNN``.
+order (``edge_attention_charge``), ``cgcnn`` for none and ``cgcnn_descriptors`` for CGCNN with the
+descriptor MLP alone: a new crystal variant is one entry there and its flag in ``CrystalGNN``. The
+``*_descriptors`` variants are the hybrid crystal models (graph + global descriptors);
+``descriptor_mlp`` is the same descriptors without a graph.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from torch import nn
 
 from molgnn.errors import ConfigError, UnknownNameError
 from molgnn.featurize.base import CRYSTALS, GRAPH_PARTS, MOLECULES
-from molgnn.models.crystal import CrystalGNN
+from molgnn.models.crystal import CrystalGNN, DescriptorMLP
 from molgnn.models.molecule import AttentiveFPModel, GINEModel, HybridModel
 
 # arguments a model is built with that come from the data: input sizes (the featurizer's graph_dims) and out_dim
@@ -33,6 +35,7 @@ CRYSTAL_VARIANTS = {
     "edge": ("edge_update", frozenset(), "edge features updated at every layer"),
     "attention": ("attention", frozenset(), "multi-head attention over neighbours"),
     "charge": ("charge", frozenset({"charges"}), "embedded partial charges"),
+    "descriptors": ("descriptors", frozenset({"descriptors"}), "an MLP over the global descriptors joined before the head"),
 }
 
 
@@ -117,12 +120,16 @@ def _crystal_specs() -> list[ModelSpec]:
             requires = frozenset().union(*(CRYSTAL_VARIANTS[part][1] for part in parts))
             adds = [CRYSTAL_VARIANTS[part][2] for part in parts]
             summary = " + ".join(["CGCNN" if adds else "CGCNN (Xie & Grossman 2018): gated convolution, mean pooling", *adds])
-            specs.append(ModelSpec("_".join(parts) or "cgcnn", CrystalGNN, CRYSTALS, summary, flags, requires))
+            name = "_".join(parts) or "cgcnn"
+            specs.append(ModelSpec("cgcnn_descriptors" if name == "descriptors" else name, CrystalGNN, CRYSTALS, summary,
+                                   flags, requires))
     return specs
 
 
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in [
     *_crystal_specs(),
+    ModelSpec("descriptor_mlp", DescriptorMLP, CRYSTALS, "an MLP over the global descriptors alone (no graph): the "
+              "baseline that shows what a hybrid's graph adds", requires=frozenset({"descriptors"})),
     ModelSpec("attentivefp", AttentiveFPModel, MOLECULES, "AttentiveFP (Xiong et al. 2020), torch_geometric's implementation"),
     ModelSpec("gine", GINEModel, MOLECULES, "GIN with edge features (Hu et al. 2020), a plain message-passing baseline"),
     ModelSpec("hybrid", HybridModel, MOLECULES, "AttentiveFP graph embedding joined with an MLP over the Morgan fingerprint",

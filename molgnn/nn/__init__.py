@@ -3,7 +3,8 @@
 from molgnn.nn.attention_conv import NeighborAttentionConv
 from molgnn.nn.cgcnn_conv import CGCNNConv
 from molgnn.nn.charge_embedding import ChargeEmbedding
+from molgnn.nn.descriptor_encoder import DescriptorEncoder
 from molgnn.nn.descriptor_scaler import DescriptorScaler
 from molgnn.nn.edge_update import EdgeUpdate
 
-__all__ = ["CGCNNConv", "ChargeEmbedding", "DescriptorScaler", "EdgeUpdate", "NeighborAttentionConv"]
+__all__ = ["CGCNNConv", "ChargeEmbedding", "DescriptorEncoder", "DescriptorScaler", "EdgeUpdate", "NeighborAttentionConv"]

@@ -8,6 +8,7 @@ from torch import nn
 from torch_geometric.nn import GATv2Conv
 
 from molgnn.errors import ConfigError
+from molgnn.nn.norm import node_norm
 
 
 class NeighborAttentionConv(nn.Module):
@@ -24,23 +25,25 @@ class NeighborAttentionConv(nn.Module):
         edge_dim: edge feature size.
         heads: attention heads, concatenated.
         dropout: dropout on the attention coefficients.
+        norm: normalization of the attention output, ``molgnn.nn.norm.NORMS``.
 
     Shapes:
         x ``[N, channels]``, edge_index ``[2, E]``, edge_attr ``[E, edge_dim]`` -> ``[N, channels]``.
     """
 
-    def __init__(self, channels: int, edge_dim: int, heads: int = 4, dropout: float = 0.0):
+    def __init__(self, channels: int, edge_dim: int, heads: int = 4, dropout: float = 0.0, norm: str = "batch"):
         super().__init__()
         if channels % heads:
             raise ConfigError(f"channels ({channels}) must be divisible by heads ({heads})")
         self.channels, self.edge_dim, self.heads = channels, edge_dim, heads
         self.attention = GATv2Conv(channels, channels // heads, heads=heads, edge_dim=edge_dim,
                                    add_self_loops=False, dropout=dropout)
-        self.norm = nn.BatchNorm1d(channels)
+        self.norm = node_norm(norm, channels)
 
     def reset_parameters(self) -> None:
         self.attention.reset_parameters()
-        self.norm.reset_parameters()
+        if hasattr(self.norm, "reset_parameters"):
+            self.norm.reset_parameters()
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
         return F.softplus(x + self.norm(self.attention(x, edge_index, edge_attr)))

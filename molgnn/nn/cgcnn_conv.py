@@ -7,6 +7,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import MessagePassing
 
+from molgnn.nn.norm import node_norm
+
 
 class CGCNNConv(MessagePassing):
     r"""Crystal graph convolution (Xie & Grossman, Phys. Rev. Lett. 120, 145301 (2018)).
@@ -27,22 +29,24 @@ class CGCNNConv(MessagePassing):
     Args:
         channels: node feature size (input = output).
         edge_dim: edge feature size.
+        norm: normalization of the summed messages, ``molgnn.nn.norm.NORMS`` (BN in the original).
 
     Shapes:
         x ``[N, channels]``, edge_index ``[2, E]``, edge_attr ``[E, edge_dim]`` -> ``[N, channels]``.
     """
 
-    def __init__(self, channels: int, edge_dim: int):
+    def __init__(self, channels: int, edge_dim: int, norm: str = "batch"):
         super().__init__(aggr="add")
         self.channels, self.edge_dim = channels, edge_dim
         self.lin_target = nn.Linear(channels, 2 * channels, bias=False)
         self.lin_source = nn.Linear(channels, 2 * channels, bias=False)
         self.lin_edge = nn.Linear(edge_dim, 2 * channels)  # carries the biases b_f, b_s
-        self.norm = nn.BatchNorm1d(channels)
+        self.norm = node_norm(norm, channels)
 
     def reset_parameters(self) -> None:
         for module in (self.lin_target, self.lin_source, self.lin_edge, self.norm):
-            module.reset_parameters()
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
         summed = self.propagate(edge_index, target=self.lin_target(x), source=self.lin_source(x),

@@ -34,7 +34,8 @@ class ChargeEmbedding(nn.Module):
         self.linear.reset_parameters()
 
     def forward(self, charge: torch.Tensor) -> torch.Tensor:
-        return self.linear(self.expand(charge))
+        expanded = self.expand(charge)  # tails below 1e-8 to exactly 0: subnormal floats are slow on CPUs
+        return self.linear(expanded.masked_fill_(expanded < 1e-8, 0.0))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.channels})"

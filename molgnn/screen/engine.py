@@ -33,6 +33,7 @@ from molgnn.atomic import atomic_write_text
 from molgnn.distributed.environment import default_device, torchrun_environment
 from molgnn.errors import MolgnnError
 from molgnn.featurize.registry import kind_of_record
+from molgnn.ownership import owned
 from molgnn.screen import store
 from molgnn.screen.ensemble import Ensemble, load_ensemble
 from molgnn.screen.library import Library, open_library
@@ -78,8 +79,10 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
         runs: one run folder, or several (an ensemble: mean and std across them per target).
         library: a folder or tar/zip archive of CIFs, a CSV/SMI/Parquet file of SMILES, or
             ``core-mof[:SET]`` (see ``molgnn.screen.library``).
-        out: the table to write: Parquet (``.parquet``) or CSV (``.csv``), another name is refused. Work in progress
-            lives in ``<out>.parts/``; rerunning with the same arguments resumes there.
+        out: the table to write: Parquet (``.parquet``) or CSV (``.csv``), another name is refused. Work in
+            progress lives in ``<out>.parts/``; rerunning with the same arguments resumes there. The screen
+            holds ``out`` while it runs (each rank its shard, ``molgnn.ownership``): another
+            screen to the same table is refused with ``OutputInUseError`` naming this one.
         smiles_column, id_column: columns of a SMILES table (ids default to the row number).
         workers: featurization processes (default: all cores; 0 featurizes in this process).
         chunk_size: records per chunk, the unit of work, of writing and of resuming (default: the
@@ -105,32 +108,33 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
     out = Path(out)
     store.check_table_name(out)
     rank, world = _rank_and_world(rank, world_size)
-    device = torch.device(device) if device else default_device()
-    ensemble = load_ensemble(_runs(runs), device, charges, max_atoms)
-    library = _library(library, ensemble, smiles_column, id_column)
-    _check_charges(ensemble, library)
-    chunk_size = int(chunk_size or ensemble.featurizers[0].chunk_size)
-    workers = (os.cpu_count() or 1) if workers is None else int(workers)
-    folder = store.work_dir(out)
-    manifest = {"runs": ensemble.describe(), "library": library.identity(), "columns": ensemble.columns(),
-                "featurizers": [f.config() for f in ensemble.featurizers], "chunk_size": chunk_size,
-                "world_size": world, "format": "csv" if store.is_csv(out) else "parquet"}
-    store.open_work_dir(folder, manifest, restart and rank == 0)
-    if out.exists() and (folder / store.SUMMARY).exists():
-        return ScreenResult(out, json.loads((folder / store.SUMMARY).read_text()))
+    with owned(out, "screen", shard=rank):
+        device = torch.device(device) if device else default_device()
+        ensemble = load_ensemble(_runs(runs), device, charges, max_atoms)
+        library = _library(library, ensemble, smiles_column, id_column)
+        _check_charges(ensemble, library)
+        chunk_size = int(chunk_size or ensemble.featurizers[0].chunk_size)
+        workers = (os.cpu_count() or 1) if workers is None else int(workers)
+        folder = store.work_dir(out)
+        manifest = {"runs": ensemble.describe(), "library": library.identity(), "columns": ensemble.columns(),
+                    "featurizers": [f.config() for f in ensemble.featurizers], "chunk_size": chunk_size,
+                    "world_size": world, "format": "csv" if store.is_csv(out) else "parquet"}
+        store.open_work_dir(folder, manifest, restart and rank == 0)
+        if out.exists() and (folder / store.SUMMARY).exists():
+            return ScreenResult(out, json.loads((folder / store.SUMMARY).read_text()))
 
-    stats = _screen_shard(ensemble, library, _Parts(folder, rank), rank, world, chunk_size, batch_size,
-                          _Workers(workers, record_seconds, worker_memory), device, progress)
-    store.mark_done(folder, rank, stats)
-    if rank != 0:
-        return ScreenResult(out, {"rank": rank, "world_size": world, **stats})
-    done = store.wait_for_ranks(folder, world, merge_timeout)
-    start = time.perf_counter()
-    counts = store.merge(folder, out, done)
-    summary = _summary(out, ensemble, done, counts, workers, device, time.perf_counter() - start)
-    atomic_write_text(folder / store.SUMMARY, json.dumps(summary, indent=1))
-    store.remove_parts(folder)
-    return ScreenResult(out, summary)
+        stats = _screen_shard(ensemble, library, _Parts(folder, rank), rank, world, chunk_size, batch_size,
+                              _Workers(workers, record_seconds, worker_memory), device, progress)
+        store.mark_done(folder, rank, stats)
+        if rank != 0:
+            return ScreenResult(out, {"rank": rank, "world_size": world, **stats})
+        done = store.wait_for_ranks(folder, world, merge_timeout)
+        start = time.perf_counter()
+        counts = store.merge(folder, out, done)
+        summary = _summary(out, ensemble, done, counts, workers, device, time.perf_counter() - start)
+        atomic_write_text(folder / store.SUMMARY, json.dumps(summary, indent=1))
+        store.remove_parts(folder)
+        return ScreenResult(out, summary)
 
 
 def predict(runs, records: Sequence | str | Path | Library, ids: Sequence[object] | None = None, *,

@@ -15,6 +15,8 @@ SCHEDULERS = ("none", "cosine", "plateau", "step")
 SPLITS = ("random", "scaffold", "stratified")
 MONITORS = ("auto", "loss", "roc_auc", "pr_auc", "mae")
 DISTRIBUTED = ("none", "ddp", "kavg", "mavg", "hier")
+LOSSES = ("auto", "mse", "l1", "huber")
+TARGET_TRANSFORMS = ("none", "log1p")
 # the annotation of a field (a string: annotations are postponed) -> the values it takes; an int is a float too
 FIELD_TYPES = {"str": str, "int": int, "float": int | float, "bool": bool, "dict": dict}
 
@@ -35,6 +37,15 @@ class TrainConfig:
     ``auto`` is ``roc_auc`` for classification and ``mae`` for regression (for several targets,
     the mean over targets of MAE divided by the target's standard deviation, so that targets in
     different units count equally).
+
+    For regression, ``loss`` is ``mse`` (``auto``), ``l1`` or ``huber`` (smooth L1 with unit
+    threshold) on standardized targets, and ``target_transform`` ``log1p`` standardizes
+    ``log(1 + y)`` instead of ``y`` and maps predictions back with ``exp(z) - 1`` clipped at 0: for
+    targets that cannot be negative (uptakes, counts) it gives no negative prediction and weighs
+    relative rather than absolute errors. ``ema`` > 0 keeps an exponential moving average of the
+    weights (that decay per optimizer step, ``torch.optim.swa_utils``); validation, the best weights
+    and the saved model are the average's, which smooths the epoch-to-epoch noise of a small
+    validation set.
 
     ``distributed`` picks how learners launched by ``torchrun`` train together (see
     ``molgnn.distributed``): ``ddp`` all-reduces gradients every step; ``kavg`` averages the
@@ -66,6 +77,9 @@ class TrainConfig:
     block_momentum: float = 0.5
     group_size: int = 2
     global_every: int = 4
+    loss: str = "auto"
+    target_transform: str = "none"
+    ema: float = 0.0
 
     def __post_init__(self):
         # the registries import torch and scikit-learn: imported here, so that the command line answers without them
@@ -80,7 +94,8 @@ class TrainConfig:
                                      ("optimizer", self.optimizer, OPTIMIZERS), ("scheduler", self.scheduler, SCHEDULERS),
                                      ("split", self.split, SPLITS), ("monitor", self.monitor, MONITORS),
                                      ("oversample", self.oversample, tuple(OVERSAMPLERS)),
-                                     ("distributed", self.distributed, DISTRIBUTED)]:
+                                     ("distributed", self.distributed, DISTRIBUTED), ("loss", self.loss, LOSSES),
+                                     ("target_transform", self.target_transform, TARGET_TRANSFORMS)]:
             if value not in choices:
                 raise ConfigError(f"{name} must be one of {choices}, got {value!r}")
         if not isinstance(self.split_fractions, list | tuple) or not all(
@@ -106,6 +121,10 @@ class TrainConfig:
             raise ConfigError("average_every, group_size and global_every must be >= 1")
         if not 0 <= self.block_momentum < 1:
             raise ConfigError(f"block_momentum must be in [0, 1), got {self.block_momentum}")
+        if not 0 <= self.ema < 1:
+            raise ConfigError(f"ema is a decay per step in [0, 1) (0: no averaging), got {self.ema}")
+        if self.ema and self.distributed != "none":
+            raise ConfigError("ema (weight averaging) is for single-process training; set ema = 0 with distributed")
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:

@@ -11,14 +11,16 @@ import torch
 from molgnn.data.splits import Split
 from molgnn.tasks import is_classification
 from molgnn.train import checkpoint, plots
+from molgnn.train.baselines import regression_baselines
 from molgnn.train.loader import expanded_batches
 from molgnn.train.metrics import classification_metrics, regression_metrics, tune_thresholds
 from molgnn.train.targets import TargetScaler, masked_loss, to_predictions
 
 
 @torch.no_grad()
-def predict_batches(model, loader, task: str, scaler: TargetScaler, device) -> tuple[np.ndarray, np.ndarray, float]:
-    """``(y_true, y_pred, mean loss)`` over a loader; NaN where a label is missing.
+def predict_batches(model, loader, task: str, scaler: TargetScaler, device,
+                    loss: str = "auto") -> tuple[np.ndarray, np.ndarray, float]:
+    """``(y_true, y_pred, mean loss)`` over a loader (``loss`` as in ``masked_loss``); NaN where a label is missing.
 
     ``y_pred`` holds probabilities (classification) or values in the targets' units (regression).
     """
@@ -28,7 +30,7 @@ def predict_batches(model, loader, task: str, scaler: TargetScaler, device) -> t
         batch = batch.to(device)
         output = model(batch)
         if "y" in batch:
-            total += float(masked_loss(task, output, scaler.scale(batch.y), batch.y_mask)) * batch.num_graphs
+            total += float(masked_loss(task, output, scaler.scale(batch.y), batch.y_mask, loss=loss)) * batch.num_graphs
             truths.append(batch.y.cpu())
         count += batch.num_graphs
         outputs.append(to_predictions(task, output, scaler).cpu())
@@ -45,7 +47,7 @@ def monitor_value(name: str, task: str, y_true: np.ndarray, y_pred: np.ndarray, 
     if name in ("roc_auc", "pr_auc"):
         value = classification_metrics(y_true, y_pred, [str(i) for i in range(y_true.shape[1])])[name]
         return float("nan") if value is None else float(value)
-    errors = np.abs(y_pred - y_true) / scaler.std.numpy()
+    errors = np.abs(y_pred - y_true) / scaler.target_std.numpy()
     return float(np.nanmean(np.nanmean(errors, axis=0)))
 
 
@@ -99,6 +101,8 @@ def evaluate_split(run: checkpoint.Run, dataset, split: Split, run_dir: Path, hi
             results[name] = _metrics(run, y_true, y_pred, loss, None)
         shown = arrays.get("test", arrays["val"])
         plots.parity_plots(shown[0], shown[1], run.targets, run.info.get("units", {}), plot_dir / "parity.png")
+        if len(split.test):
+            results["test_baselines"] = regression_baselines(dataset, split)
     results["best_epoch"] = run.info.get("best_epoch")
     results["epochs_run"] = len(history)
     return json.loads(json.dumps(results, default=float))

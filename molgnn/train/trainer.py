@@ -24,11 +24,13 @@ import csv
 import json
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from molgnn.atomic import atomic_path
@@ -43,6 +45,7 @@ from molgnn.errors import ConfigError
 from molgnn.imbalance import make_oversampler
 from molgnn.models.registry import build_model, model_spec
 from molgnn.nn import DescriptorScaler
+from molgnn.ownership import owned
 from molgnn.tasks import is_classification
 from molgnn.train import checkpoint
 from molgnn.train.config import TrainConfig
@@ -104,6 +107,9 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
 
     Launched by ``torchrun`` with ``config.distributed`` other than ``none``, every learner calls
     this function and gets the same metrics; ``device`` is then the learner's own GPU (or CPU).
+
+    The main learner holds the run folder while it trains (``molgnn.ownership``): another
+    process training into it is refused with ``OutputInUseError`` naming this one.
     """
     run_dir = Path(run_dir)
     _model_args(dataset, config)  # a model that does not fit the data is refused before the folder is made
@@ -111,6 +117,17 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
     if resume:  # on every learner (it only reads), so that all of them stop alike
         _check_same_run(run_dir, dataset, config)
     learners = join(config.distributed, device)
+    with ExitStack() as held:
+
+        def hold_run_dir() -> None:
+            held.enter_context(owned(run_dir, "training run"))
+
+        learners.from_main(hold_run_dir)  # a refusal is raised on every learner
+        return _train(dataset, run_dir, config, learners, split, resume, progress, callbacks)
+
+
+def _train(dataset: GraphDataset, run_dir: Path, config: TrainConfig, learners: Learners, split: Split | None,
+           resume: bool, progress: bool, callbacks: Sequence[Callback]) -> dict:
     if learners.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
@@ -162,7 +179,13 @@ class Training:
     val_set: GraphDataset
     info: dict
     state: dict
+    averaged: AveragedModel | None = None
     stop: bool = False
+
+    @property
+    def evaluated(self) -> nn.Module:
+        """The model that is validated and saved: the weight average with ``ema``, else the trained model."""
+        return self.averaged.module if self.averaged is not None else self.model
 
     @classmethod
     def setup(cls, dataset: GraphDataset, run_dir: Path, config: TrainConfig, learners: Learners,
@@ -171,7 +194,7 @@ class Training:
         device = learners.device
         split = learners.from_main(lambda: _resolve_split(dataset, run_dir, config, split, resume))
         task, labels = dataset.task, dataset.labels
-        scaler = TargetScaler.fit(labels[torch.as_tensor(split.train)], task)
+        scaler = TargetScaler.fit(labels[torch.as_tensor(split.train)], task, config.target_transform)
         pos_weight = positive_weights(labels[torch.as_tensor(split.train)]).to(device) \
             if config.pos_weight and is_classification(task) else None
         model_args = _model_args(dataset, config)
@@ -181,6 +204,8 @@ class Training:
         optimizer = _optimizer(model, config)
         scheduler = _scheduler(optimizer, config, _monitor(config, task) in MAXIMIZED)
         state = {"epoch": 0, "best": None, "bad_epochs": 0, "history": []}
+        averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True) \
+            if config.ema > 0 else None
         synchronizer = make_synchronizer(config.distributed, learners, config.average_every, config.block_momentum,
                                          config.group_size, config.global_every) if learners.distributed else None
         saved = learners.from_main(lambda: _load_last(run_dir, "cpu" if learners.distributed else device) if resume else None)
@@ -190,6 +215,8 @@ class Training:
             if scheduler is not None:
                 scheduler.load_state_dict(saved["scheduler"])
             state = saved["state"]
+            if averaged is not None:
+                averaged.load_state_dict(saved["ema"])
             if synchronizer is not None:
                 synchronizer.load_state_dict(saved.get("synchronizer", {}))
         train_set, val_set = dataset[torch.as_tensor(split.train)], dataset[torch.as_tensor(split.val)]
@@ -202,7 +229,7 @@ class Training:
                 "split": split.to_dict(dataset.ids), "train_config": config.to_dict()}
         net = synchronizer.wrap(model) if synchronizer is not None else model
         return cls(config, dataset, run_dir, learners, split, scaler, pos_weight, model, net, optimizer, scheduler,
-                   synchronizer, train_set, val_set, info, state)
+                   synchronizer, train_set, val_set, info, state, averaged)
 
     @property
     def monitor(self) -> str:
@@ -217,10 +244,11 @@ class Training:
         if self.synchronizer is None:
             generator = torch.Generator().manual_seed(epoch_seed(config.seed, epoch))
             loader = expanded_batches(self.train_set, config.batch_size, shuffle=True, generator=generator)
+            after_step = (lambda: self.averaged.update_parameters(self.model)) if self.averaged is not None else None
             train_loss = _train_epoch(self.model, loader, self.optimizer, task, self.scaler, self.pos_weight,
-                                      config.grad_clip, device)
-            val_true, val_pred, val_loss = predict_batches(self.model, expanded_batches(self.val_set, config.batch_size),
-                                                           task, self.scaler, device)
+                                      config.grad_clip, device, after_step, config.loss)
+            val_true, val_pred, val_loss = predict_batches(self.evaluated, expanded_batches(self.val_set, config.batch_size),
+                                                           task, self.scaler, device, config.loss)
             learning = {}
         else:
             train_loss, learning = _learners_train_epoch(self.net, self.model, self.synchronizer, self.learners,
@@ -239,7 +267,7 @@ class Training:
         if best is None or (value > best if self.monitor in MAXIMIZED else value < best):
             state["best"], state["bad_epochs"] = value, 0
             if self.learners.is_main:
-                self.info["weights_sha256"] = checkpoint.save_weights(self.run_dir, self.model)
+                self.info["weights_sha256"] = checkpoint.save_weights(self.run_dir, self.evaluated)
                 self.info["best_epoch"] = epoch + 1
                 checkpoint.save_info(self.run_dir, self.info)
         else:
@@ -250,7 +278,7 @@ class Training:
                "lr": self.optimizer.param_groups[0]["lr"], **learning}
         state["history"].append(row)
         if self.learners.is_main:
-            _save_last(self.run_dir, self.model, self.optimizer, self.scheduler, state, self.synchronizer)
+            _save_last(self.run_dir, self.model, self.optimizer, self.scheduler, state, self.synchronizer, self.averaged)
             _write_log(self.run_dir, state["history"])
         return row
 
@@ -317,7 +345,7 @@ def _learners_train_epoch(net, model, synchronizer: Synchronizer, learners: Lear
     count = AllReduceCount()
     with counting_all_reduce(count):
         loss = _train_epoch(net, loader, optimizer, task, scaler, pos_weight, config.grad_clip, learners.device,
-                            lambda: synchronizer.after_step(model))
+                            lambda: synchronizer.after_step(model), config.loss)
         synchronizer.end_epoch(model)
     total, graphs = learners.sum([loss * len(indices), len(indices)])
     return total / max(graphs, 1), {"learners": learners.size, "steps": synchronizer.steps,
@@ -416,13 +444,13 @@ def _scheduler(optimizer, config: TrainConfig, maximize: bool):
 
 
 def _train_epoch(model, loader, optimizer, task: str, scaler: TargetScaler, pos_weight, grad_clip: float,
-                 device, after_step=None) -> float:
+                 device, after_step=None, loss_kind: str = "auto") -> float:
     model.train()
     total, count = 0.0, 0
     for batch in loader:
         batch = batch.to(device)
         optimizer.zero_grad()
-        loss = masked_loss(task, model(batch), scaler.scale(batch.y), batch.y_mask, pos_weight)
+        loss = masked_loss(task, model(batch), scaler.scale(batch.y), batch.y_mask, pos_weight, loss_kind)
         loss.backward()
         if grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
@@ -434,9 +462,12 @@ def _train_epoch(model, loader, optimizer, task: str, scaler: TargetScaler, pos_
     return total / max(count, 1)
 
 
-def _save_last(run_dir: Path, model, optimizer, scheduler, state: dict, synchronizer: Synchronizer | None = None) -> None:
+def _save_last(run_dir: Path, model, optimizer, scheduler, state: dict, synchronizer: Synchronizer | None = None,
+               averaged: AveragedModel | None = None) -> None:
     payload = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                "scheduler": scheduler.state_dict() if scheduler is not None else {}, "state": state}
+    if averaged is not None:
+        payload["ema"] = averaged.state_dict()
     if synchronizer is not None:
         payload["synchronizer"] = synchronizer.state_dict()
     with atomic_path(run_dir / LAST) as temporary:

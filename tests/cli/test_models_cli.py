@@ -19,6 +19,6 @@ def test_one_model_shows_its_arguments_and_defaults(capsys):
     assert described["data_arguments"] == ["node_dim", "edge_dim", "out_dim", "fp_dim"]
     assert main(["models", "edge_attention_charge"]) == 0
     out = capsys.readouterr().out
-    assert "fixed: {'edge_update': True, 'attention': True, 'charge': True}" in out and "  heads = 4" in out
+    assert "fixed: {'edge_update': True, 'attention': True, 'charge': True, 'descriptors': False}" in out and "  heads = 4" in out
     assert main(["models", "cgcn"]) == 2
     assert "unknown model 'cgcn'; registered: cgcnn" in capsys.readouterr().err

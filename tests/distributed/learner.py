@@ -4,7 +4,8 @@ The plan names the molecules (the first ``molecules`` rows of a MoleculeNet CSV)
 to train one after the other in the same process group. ``kill`` makes the learner of that
 rank kill itself with SIGKILL at its ``after_loss``-th training batch, once (a marker file
 remembers it), as a crashed machine would. ``hier_probe`` records what Hier-AVG does to
-parameters and buffers set to known values.
+parameters and buffers set to known values; ``turns_probe`` what ``Learners.in_turns`` does
+when a turn takes too long, fails, or goes well.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +24,7 @@ from torch import nn
 from molgnn.data.build import dataset_from_inputs
 from molgnn.distributed.averaging import HierarchicalAveraging
 from molgnn.distributed.comm import AllReduceCount, counting_all_reduce
-from molgnn.distributed.learners import join, leave
+from molgnn.distributed.learners import TurnError, join, leave
 from molgnn.featurize.molecule import MoleculeFeaturizer
 from molgnn.train import trainer
 from molgnn.train.config import TrainConfig
@@ -66,6 +68,33 @@ def hier_probe(out: Path) -> None:
     out.joinpath(f"hier_rank{learners.rank}.json").write_text(json.dumps({"values": rows, "calls": count.calls}))
 
 
+def turns_probe(out: Path) -> None:
+    """Three rounds of turns: rank 0's outlasts the others' patience, then fails, then each learner logs its turn."""
+    learners = join("ddp")
+    seen = {}
+
+    def slow():
+        time.sleep(5 if learners.rank == 0 else 0)
+
+    def failing():
+        raise ValueError(f"rank {learners.rank} cannot")
+
+    def logged():
+        with (out / "turns.log").open("a") as log:
+            log.write(f"start {learners.rank}\n")
+        time.sleep(0.5)
+        with (out / "turns.log").open("a") as log:
+            log.write(f"end {learners.rank}\n")
+        return learners.rank
+
+    for name, produce, timeout in (("slow", slow, 2.0), ("failing", failing, 30.0), ("logged", logged, 30.0)):
+        try:
+            seen[name] = learners.in_turns(produce, f"the {name} probe", timeout)
+        except (TurnError, ValueError) as error:
+            seen[name] = f"{type(error).__name__}: {error}"
+    out.joinpath(f"turns_rank{learners.rank}.json").write_text(json.dumps(seen))
+
+
 def main(plan_path: str) -> None:
     torch.set_num_threads(1)
     plan = json.loads(Path(plan_path).read_text())
@@ -73,6 +102,8 @@ def main(plan_path: str) -> None:
         arm_kill(plan["kill"])
     if plan.get("hier_probe"):
         hier_probe(Path(plan_path).parent)
+    if plan.get("turns_probe"):
+        turns_probe(Path(plan_path).parent)
     frame = pd.read_csv(plan["data"]).iloc[:plan["molecules"]]
     dataset = dataset_from_inputs(frame["smiles"].tolist(), frame.iloc[:, 1:].to_numpy(),
                                   MoleculeFeaturizer(fingerprint_bits=128), targets=list(frame.columns[1:]), name="sider")

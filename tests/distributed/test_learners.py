@@ -1,5 +1,6 @@
 """Joining the learners: refused launches, two nodes on one machine, a killed worker, a job that shrinks."""
 
+import json
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ import pytest
 from molgnn.distributed.learners import LaunchError, join
 from molgnn.train.config import TrainConfig
 from tests.distributed.conftest import HYBRID, LEARNER, assert_same_weights, free_port, log, torchrun, write_plan
+from tests.together import REPO
 
 
 def test_a_distributed_mode_needs_torchrun_and_torchrun_needs_one(monkeypatch):
@@ -81,3 +83,31 @@ def test_a_job_can_continue_with_fewer_learners(two_learners, tmp_path, data_dir
     rows = log(tmp_path / "ddp")
     assert [row["epoch"] for row in rows] == [1, 2, 3] and [row["learners"] for row in rows] == [2, 1, 1]
     assert_same_weights(tmp_path / "ddp", two_learners / "ddp")  # DDP with a fixed global batch does not depend on P
+
+
+@pytest.mark.multiprocess
+@pytest.mark.slow
+def test_turns_run_rank_0_first_and_a_late_or_failed_turn_is_named(tmp_path, data_dir):
+    torchrun(write_plan(tmp_path, data_dir, {}, turns_probe=True), "--nproc-per-node", "2")
+    rank0, rank1 = (json.loads((tmp_path / f"turns_rank{rank}.json").read_text()) for rank in (0, 1))
+    assert rank1["slow"].startswith("TurnError: rank 1: waited 2 s in vain for rank 0 (the slow probe), the limit being 2 s")
+    assert rank0["failing"] == "ValueError: rank 0 cannot"
+    assert rank1["failing"] == "TurnError: rank 1: rank 0 failed (the failing probe); the error of that learner says why"
+    assert (rank0["logged"], rank1["logged"]) == (0, 1)
+    assert (tmp_path / "turns.log").read_text().split("\n") == ["start 0", "end 0", "start 1", "end 1", ""]
+
+
+@pytest.mark.multiprocess
+@pytest.mark.slow
+def test_torchrun_trains_on_an_empty_cache(tmp_path, data_dir):
+    """The learners of a job on a cold cache: rank 0 builds it (4 chunks) while rank 1 waits, then both train."""
+    cache, run = tmp_path / "cache", tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m",
+                           "molgnn", "train", "hmof100", "--data-dir", str(data_dir), "--cache-dir", str(cache),
+                           "--workers", "1", "--model", "cgcnn", "--model-args", '{"hidden": 8, "layers": 1}',
+                           "--epochs", "1", "--distributed", "ddp", "--out", str(run)],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [row["learners"] for row in log(run)] == [2] and (run / "metrics.json").exists()
+    [entry] = [path for path in (cache / "hmof100").iterdir() if path.is_dir()]
+    assert sorted(path.name for path in entry.iterdir()) == ["graphs.pt", "meta.json", "rejects.csv"]

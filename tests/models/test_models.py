@@ -15,7 +15,7 @@ MOLECULE_MODELS = [name for name, spec in MODELS.items() if spec.kind == "molecu
 
 @pytest.fixture(scope="module")
 def crystal_batch(crafted):
-    featurizer = CrystalFeaturizer()
+    featurizer = CrystalFeaturizer(descriptors=("pores", "energies"))
     return Batch.from_data_list([featurizer(crafted / f"{n}.cif") for n in ("ACOLIP", "ABUWOJ", "AFITIT")]), featurizer
 
 
@@ -33,7 +33,8 @@ def _kwargs(name, featurizer, out_dim=3):
 def test_crystal_models_output_one_row_per_graph_invariant_to_atom_order(name, crystal_batch):
     batch, featurizer = crystal_batch
     torch.manual_seed(0)
-    model = build_model(name, **_kwargs(name, featurizer), hidden=16, layers=2).eval()
+    sizes = {"hidden": 16} if name == "descriptor_mlp" else {"hidden": 16, "layers": 2}
+    model = build_model(name, **_kwargs(name, featurizer), **sizes).eval()
     out = model(batch)
     assert out.shape == (3, 3) and torch.isfinite(out).all()
     first = batch.get_example(0)
@@ -45,6 +46,27 @@ def test_crystal_models_output_one_row_per_graph_invariant_to_atom_order(name, c
         permuted[key] = first[key][order]
     permuted.edge_index = inverse[first.edge_index]
     assert torch.allclose(model(Batch.from_data_list([permuted])), out[:1], atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["cgcnn_descriptors", "edge_attention_charge_descriptors", "descriptor_mlp"])
+def test_descriptor_models_read_the_descriptors_and_hybrids_the_atoms_too(name, crystal_batch):
+    batch, featurizer = crystal_batch
+    torch.manual_seed(0)
+    model = build_model(name, **_kwargs(name, featurizer)).eval()
+    for scaler in (m for m in model.modules() if hasattr(m, "fit") and hasattr(m, "mean")):
+        scaler.fit(batch.descriptors)
+    out = model(batch)
+    changed = batch.clone()
+    changed.descriptors = batch.descriptors.flip(0)
+    assert not torch.allclose(model(changed), out)
+    other_atoms = batch.clone()
+    other_atoms.x = torch.roll(batch.x, 1, dims=1)
+    assert torch.allclose(model(other_atoms), out) == (name == "descriptor_mlp")
+
+
+def test_hybrid_crystal_models_need_a_featurizer_with_descriptors(crafted):
+    with pytest.raises(ConfigError, match="needs descriptors.*descriptors=\\('pores', 'energies'\\)"):
+        model_spec("charge_descriptors").data_arguments(CrystalFeaturizer(), 2)
 
 
 @pytest.mark.parametrize("name", MOLECULE_MODELS)
@@ -65,15 +87,20 @@ def test_registry_errors():
 
 
 def test_crystal_variants_are_every_combination_of_their_flags():
-    crystal = {name: MODELS[name] for name in CRYSTAL_MODELS}
-    assert set(crystal) == {"cgcnn", "edge", "attention", "charge", "edge_attention", "edge_charge", "attention_charge",
-                            "edge_attention_charge"}
+    crystal = {name: MODELS[name] for name in CRYSTAL_MODELS if name != "descriptor_mlp"}
+    graph_only = {"cgcnn", "edge", "attention", "charge", "edge_attention", "edge_charge", "attention_charge",
+                  "edge_attention_charge"}
+    hybrids = {"cgcnn_descriptors"} | {f"{name}_descriptors" for name in graph_only - {"cgcnn"}}
+    assert set(crystal) == graph_only | hybrids
     flags_on = {name: sorted(flag for flag, on in spec.fixed.items() if on) for name, spec in crystal.items()}
     assert flags_on["cgcnn"] == [] and flags_on["edge_attention_charge"] == ["attention", "charge", "edge_update"]
     assert flags_on["attention_charge"] == ["attention", "charge"] and flags_on["edge"] == ["edge_update"]
-    assert all(set(spec.fixed) == {"edge_update", "attention", "charge"} for spec in crystal.values())
+    assert flags_on["cgcnn_descriptors"] == ["descriptors"]
+    assert flags_on["edge_charge_descriptors"] == ["charge", "descriptors", "edge_update"]
+    assert all(set(spec.fixed) == {"edge_update", "attention", "charge", "descriptors"} for spec in crystal.values())
     assert all(spec.cls is CrystalGNN and spec.requires == ({"charges"} if "charge" in name else set())
-               for name, spec in crystal.items())
+               | ({"descriptors"} if "descriptors" in name else set()) for name, spec in crystal.items())
+    assert MODELS["descriptor_mlp"].requires == {"descriptors"}
     assert MODELS["hybrid"].requires == {"fingerprint"} and MODELS["gine"].requires == frozenset()
     assert not {"charge", "attention"} & set(MODELS["edge_charge"].arguments()) and MODELS["edge_charge"].arguments()["hidden"] == 64
 

@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -31,7 +32,8 @@ def sider_library(tmp_path, sider):
 
 @pytest.mark.slow
 @pytest.mark.multiprocess
-def test_resume_after_kill_gives_the_uninterrupted_table(tmp_path, molecule_runs, sider_library):
+def test_a_second_screen_is_refused_and_a_killed_screen_resumes_to_the_uninterrupted_table(tmp_path, molecule_runs,
+                                                                                          sider_library):
     out = tmp_path / "killed.parquet"
     parts = tmp_path / "killed.parquet.parts"
     args = ("--chunk-size", "8", "--workers", "1")
@@ -42,10 +44,15 @@ def test_resume_after_kill_gives_the_uninterrupted_table(tmp_path, molecule_runs
         assert process.poll() is None, process.communicate()[1].decode()[-2000:]
         assert time.monotonic() < deadline
         time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGSTOP)  # held still (as a pre-empted job), so that it runs until it is killed
+    second = subprocess.run(_command(molecule_runs[:1], sider_library, out, *args), capture_output=True, text=True,
+                            timeout=600)
+    assert second.returncode == 2 and second.stderr.count("\n") == 1, second.stderr[-2000:]
+    assert f"screen {out} is in use by pid {process.pid} on host {socket.gethostname()} since " in second.stderr
     os.killpg(process.pid, signal.SIGKILL)  # the screen and its worker, as a crash or a pre-emption would
     process.wait()
     landed = len(list(parts.glob("part-*.parquet")))
-    assert not out.exists() and 0 < landed < ROWS // 8
+    assert not out.exists() and 0 < landed < ROWS // 8 and (tmp_path / ".killed.parquet.lock").exists()
 
     done = subprocess.run(_command(molecule_runs[:1], sider_library, out, *args, "--json"), capture_output=True, text=True,
                           timeout=600)
@@ -57,6 +64,7 @@ def test_resume_after_kill_gives_the_uninterrupted_table(tmp_path, molecule_runs
     resumed = pd.read_parquet(out)
     assert resumed["index"].is_unique and resumed["index"].tolist() == list(range(ROWS))
     assert_same_tables(resumed, reference.table())
+    assert not list(tmp_path.glob(".killed.parquet*"))  # the claim went with the screen
 
 
 @pytest.mark.slow

@@ -1,5 +1,9 @@
 import hashlib
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -9,11 +13,13 @@ import torch
 from molgnn.data.build import dataset_from_inputs, load_dataset
 from molgnn.errors import ConfigError
 from molgnn.featurize.molecule import MoleculeFeaturizer
+from molgnn.ownership import OutputInUseError
 from molgnn.screen import predict
 from molgnn.train import checkpoint, trainer
 from molgnn.train.checkpoint import CheckpointError, load_run
 from molgnn.train.config import TrainConfig
 from molgnn.train.evaluate import evaluate
+from tests.together import REPO
 
 
 @pytest.fixture(scope="module")
@@ -268,3 +274,33 @@ def test_every_classification_metric_names_its_threshold(sider, tmp_path):
     assert metrics["val_tuned_threshold"]["threshold"] == metrics["test_tuned_threshold"]["threshold"] == "tuned on val"
     assert evaluate(load_run(tmp_path / "run"), sider)["threshold"] == "tuned on val"
     assert evaluate(load_run(tmp_path / "run"), sider, thresholds=0.5)["threshold"] == "0.5"
+
+
+@pytest.mark.multiprocess
+@pytest.mark.slow
+def test_a_run_folder_is_held_while_training_and_a_killed_run_resumes(data_dir, tmp_path):
+    frame = pd.read_csv(data_dir / "molnet" / "sider.csv").iloc[:120]
+    frame.to_csv(tmp_path / "sider120.csv", index=False)
+    run_dir, epochs = tmp_path / "run", 8
+    args = ["--model", "gine", "--model-args", '{"hidden": 16, "layers": 1}', "--epochs", str(epochs), "--patience", "50"]
+    process = subprocess.Popen([sys.executable, "-m", "molgnn", "train", str(tmp_path / "sider120.csv"), *args, "--out",
+                                str(run_dir), "--cache-dir", str(tmp_path / "cache"), "--workers", "1", "--json"],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    dataset = load_dataset(tmp_path / "sider120.csv", cache_dir=tmp_path / "cache", progress=False)  # waits for its build
+    config = _config(model="gine", model_args={"hidden": 16, "layers": 1}, epochs=epochs, seed=0)
+    try:
+        deadline = time.monotonic() + 300
+        while not (run_dir / trainer.LAST).exists():
+            assert process.poll() is None, process.communicate()[1][-2000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        with pytest.raises(OutputInUseError, match=f"training run {run_dir} is in use by pid {process.pid} on host "):
+            trainer.train(dataset, run_dir, config, progress=False)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.communicate()
+    assert len(json.loads((run_dir / "log.json").read_text())) < epochs and (tmp_path / ".run.lock").exists()
+    metrics = trainer.train(dataset, run_dir, config, progress=False)  # the dead trainer's claim is taken over
+    assert metrics["epochs_run"] == epochs
+    assert [row["epoch"] for row in json.loads((run_dir / "log.json").read_text())] == list(range(1, epochs + 1))
+    assert not list(tmp_path.glob(".run*"))  # the claim went with the run
