@@ -294,12 +294,11 @@ def child_molgnn(spec: dict, turns: Turns) -> dict:
               "best_epoch": metrics.get("best_epoch"), "epochs_run": metrics.get("epochs_run"),
               "node_features": int(dataset[0].x.shape[1]), "edge_features": int(dataset[0].edge_attr.shape[1])}
     if dataset.task in ("regression", "multiregression"):
-        std = json.loads((run_dir / "run.json").read_text())["scaler"]["std"][0]
         history = json.loads((run_dir / "log.json").read_text())
         position = {name: k for k, name in enumerate(dataset.ids)}
         train_labels = dataset.labels[[position[i] for i in split["train"]]]
         result.update({"val_mae": metrics["val"]["mae"], "test_mae": metrics["test"]["mae"],
-                       "val_mae_per_epoch": [row["val_mae"] * std for row in history],
+                       "val_mae_per_epoch": [row["val_mae"] for row in history],  # in the target's units
                        "train_label_mean": float(train_labels.mean())})
     else:
         result.update({"test_roc_auc": metrics["test"]["roc_auc"], "val_roc_auc": metrics["val"]["roc_auc"]})

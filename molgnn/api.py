@@ -16,22 +16,27 @@ engine (see ``molgnn.screen``):
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import shutil
 import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import ClassifierTags, RegressorTags
 
+from molgnn.chem.crystal import read_crystal
+from molgnn.chem.errors import InvalidInputError
 from molgnn.data.build import dataset_from_inputs
 from molgnn.data.splits import Split
-from molgnn.errors import ConfigError, DataError, MolgnnError
+from molgnn.errors import DataError, MolgnnError
 from molgnn.featurize.base import CRYSTALS, MOLECULES
-from molgnn.featurize.registry import featurizer_for_kind, kind_of_record
+from molgnn.featurize.registry import featurizer_for_kind, featurizer_from_config, kind_of_record
+from molgnn.models.registry import model_spec
 from molgnn.screen import ScreenResult, predict, screen, top_candidates  # noqa: F401  (the prediction face of the API)
 from molgnn.screen.store import LEADING_COLUMNS
-from molgnn.tasks import is_classification
+from molgnn.tasks import CLASSIFICATION_TASKS, REGRESSION_TASKS, is_classification
 from molgnn.train.checkpoint import load_run
 from molgnn.train.config import TrainConfig
 from molgnn.train.trainer import train
@@ -49,8 +54,15 @@ class NotClassifierError(MolgnnError, AttributeError):
 DEFAULTS = {MOLECULES: ("hybrid", {"fingerprint_bits": 2048}), CRYSTALS: ("cgcnn", {"charges": "none"})}
 
 
-class GNNEstimator:
+class GNNEstimator(BaseEstimator):
     """Fit / predict / score / save / load a molgnn model; ``__init__`` only stores its arguments.
+
+    A scikit-learn estimator (``get_params``, ``set_params``, ``clone``, ``cross_val_score``): a
+    classifier when ``task`` (or, once fitted, the task found) is a classification, else a regressor
+    (``is_classifier`` / ``is_regressor`` follow ``__sklearn_tags__``). Its inputs are records, not a
+    numeric matrix, so of ``sklearn.utils.estimator_checks`` only the checks of parameters, cloning,
+    tags and repr apply (``tests/test_api.py`` runs them); those that fit on random numeric arrays
+    do not.
 
     Args:
         model: a registered model name, or ``"auto"`` (``hybrid`` for molecules, or ``attentivefp``
@@ -58,7 +70,9 @@ class GNNEstimator:
         task: ``"auto"`` (binary labels -> classification), ``"multilabel"``, ``"binary"``,
             ``"regression"`` or ``"multiregression"``.
         featurizer: a featurizer; default ``MoleculeFeaturizer(fingerprint_bits=2048)`` or
-            ``CrystalFeaturizer(charges="none")``.
+            ``CrystalFeaturizer(charges="none")``, with the parts the model requires: for a model that
+            reads charges, Gasteiger charges for molecules, and for crystals the CIF's charges when the
+            first record has them, else EQeq charges.
         validation_fraction: part of the training data held out for early stopping.
         run_dir: where the run is written (default: a temporary folder; ``save`` copies it).
         oversample: oversampler applied to the training part (``none``, ``ml-ros``, ``mlsmote``,
@@ -90,15 +104,22 @@ class GNNEstimator:
         self.device = device
         self.progress = progress
 
-    def get_params(self, deep: bool = True) -> dict:
-        return {name: getattr(self, name) for name in inspect.signature(type(self).__init__).parameters if name != "self"}
-
-    def set_params(self, **params) -> GNNEstimator:
-        for name, value in params.items():
-            if name not in self.get_params():
-                raise ConfigError(f"invalid parameter {name!r} for GNNEstimator")
-            setattr(self, name, value)
-        return self
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        task = getattr(self, "task_", None) or self.task
+        if task in CLASSIFICATION_TASKS:
+            tags.estimator_type = "classifier"
+            tags.classifier_tags = ClassifierTags(multi_class=False, multi_label=task == "multilabel")
+        elif task in REGRESSION_TASKS:
+            tags.estimator_type = "regressor"
+            tags.regressor_tags = RegressorTags()
+        tags.input_tags.two_d_array = False  # a list of SMILES, CIF paths or structures
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        tags.non_deterministic = False  # seeded
+        return tags
 
     def fit(self, X: list, y, target_names: list[str] | None = None) -> GNNEstimator:
         """Train on inputs ``X`` (SMILES, CIF paths or pymatgen Structures) and labels ``y`` ([n] or [n, T], NaN = missing)."""
@@ -107,11 +128,11 @@ class GNNEstimator:
             raise DataError("fit needs at least one input")
         kind = kind_of_record(X[0])
         default_model, settings = DEFAULTS[kind]
-        featurizer = self.featurizer or featurizer_for_kind(kind)(**settings)
+        model = self.model if self.model != "auto" else default_model
+        featurizer = self.featurizer or _default_featurizer(kind, settings, model_spec(model).requires, X[0])
         task = None if self.task == "auto" else self.task
         dataset = dataset_from_inputs(X, np.asarray(y, dtype=float), featurizer, targets=target_names, task=task,
                                       name="fit")
-        model = self.model if self.model != "auto" else default_model
         if self.model == "auto" and "fingerprint" not in featurizer.provides and model == "hybrid":
             model = "attentivefp"  # the graph part of hybrid, for a featurizer without fingerprints
         rng = np.random.default_rng(self.seed)
@@ -185,6 +206,27 @@ class GNNEstimator:
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None) -> GNNEstimator:
-        estimator = cls(run_dir=path, device=device)
+        """The estimator of a run folder, fitted, with the parameters it was trained with."""
+        run = load_run(Path(path), device or "cpu")
+        config, fractions = run.info["train_config"], run.info["split"]["fractions"]
+        estimator = cls(model=config["model"], task=run.task, featurizer=featurizer_from_config(run.info["featurizer"], path),
+                        epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
+                        weight_decay=config["weight_decay"], patience=config["patience"], validation_fraction=fractions[1],
+                        seed=config["seed"], model_args=config["model_args"] or None, oversample=config["oversample"],
+                        oversample_budget=config["oversample_budget"], run_dir=path, device=device)
         estimator._set_run(Path(path))
         return estimator
+
+
+def _default_featurizer(kind: str, settings: dict, requires: frozenset, first_record):
+    """The API's featurizer of ``kind``: ``settings`` plus the parts a model with ``requires`` reads."""
+    featurizer = featurizer_for_kind(kind)(**settings)
+    if "charges" not in requires:
+        return featurizer
+    if kind == MOLECULES:
+        return dataclasses.replace(featurizer, gasteiger=True)
+    try:
+        in_file = read_crystal(first_record).charges is not None
+    except InvalidInputError:  # a bad first record is rejected with the others by the build
+        in_file = False
+    return dataclasses.replace(featurizer, charges="cif" if in_file else "eqeq")

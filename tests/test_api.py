@@ -1,6 +1,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.model_selection import cross_val_score
+from sklearn.utils import estimator_checks
 
 from molgnn.api import GNNEstimator
 
@@ -34,7 +37,7 @@ def test_params_follow_scikit_learn_conventions():
     estimator = GNNEstimator(epochs=7)
     assert estimator.get_params()["epochs"] == 7 and "model" in estimator.get_params()
     assert estimator.set_params(lr=0.01).lr == 0.01
-    with pytest.raises(ValueError, match="invalid parameter"):
+    with pytest.raises(ValueError, match="(?i)invalid parameter"):
         estimator.set_params(learning_rate=0.1)
     with pytest.raises(RuntimeError, match="not fitted"):
         estimator.predict(["CCO"])
@@ -50,3 +53,44 @@ def test_regression_on_cif_paths(data_dir, tmp_path):
     predictions = estimator.predict(paths[:5])
     assert predictions.shape == (5,) and np.isfinite(predictions).all()
     assert np.isfinite(estimator.score(paths, uptake["uptake"].to_numpy()))
+
+
+# The checks of sklearn.utils.estimator_checks that apply to an estimator of records (SMILES, CIFs): parameters, cloning,
+# tags, repr. The others fit on random numeric arrays, which are no molecules or crystals, so they do not apply.
+APPLICABLE_CHECKS = ["check_no_attributes_set_in_init", "check_parameters_default_constructible", "check_get_params_invariance",
+                     "check_set_params", "check_estimator_cloneable", "check_estimator_repr", "check_valid_tag_types",
+                     "check_estimator_tags_renamed", "check_do_not_raise_errors_in_init_or_set_params", "check_mixin_order"]
+
+
+@pytest.mark.parametrize("check", APPLICABLE_CHECKS)
+@pytest.mark.parametrize("task", ["auto", "multilabel", "regression"])
+def test_scikit_learn_estimator_checks_that_apply_to_records(check, task):
+    getattr(estimator_checks, check)("GNNEstimator", GNNEstimator(task=task))
+
+
+def test_is_a_scikit_learn_classifier_or_regressor_and_cross_validates(data_dir):
+    assert is_classifier(GNNEstimator(task="binary")) and is_regressor(GNNEstimator(task="regression"))
+    assert clone(GNNEstimator(epochs=3, model_args={"hidden": 8})).get_params()["model_args"] == {"hidden": 8}
+    frame = pd.read_csv(data_dir / "molnet" / "delaney.csv").iloc[:60]
+    estimator = GNNEstimator(model="gine", epochs=1, model_args={"hidden": 16, "layers": 1})
+    scores = cross_val_score(estimator, frame["smiles"].tolist(), frame["logp"].to_numpy(), cv=2)
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+
+
+def test_load_restores_the_parameters_it_was_trained_with(sider, tmp_path):
+    smiles, labels, _ = sider
+    estimator = GNNEstimator(model="gine", epochs=2, lr=3e-3, seed=4, batch_size=16, patience=7, validation_fraction=0.2,
+                             model_args={"hidden": 16}, run_dir=tmp_path / "run").fit(smiles[:60], labels[:60])
+    loaded = GNNEstimator.load(tmp_path / "run").get_params()
+    for name in ("model", "epochs", "lr", "seed", "batch_size", "patience", "validation_fraction", "model_args"):
+        assert loaded[name] == estimator.get_params()[name], name
+    assert loaded["task"] == "multilabel" and loaded["featurizer"].fingerprint_bits == 2048
+
+
+def test_readme_example_a_charge_model_on_cif_paths(crafted, data_dir, tmp_path):
+    table = pd.read_csv(data_dir / "crafted726" / "structural_data.csv", index_col="Name")
+    cif_paths = sorted(crafted.glob("*.cif"), key=lambda p: p.stat().st_size)[:16]
+    uptake = table.loc[[p.stem for p in cif_paths], "LCD"].to_numpy(float)
+    estimator = GNNEstimator(model="edge_attention_charge", epochs=1, model_args={"hidden": 16, "layers": 1},
+                             run_dir=tmp_path / "run").fit(cif_paths, uptake)
+    assert estimator.run_.featurizer.charges == "cif" and np.isfinite(estimator.predict(cif_paths[:3])).all()

@@ -83,3 +83,15 @@ def test_screen_benchmark_quick(data_dir, tmp_path):
     assert molecules["speedup"] > 0 and molecules["memory"]["rss_ratio"] > 0
     assert crystals["records"] == 60 and crystals["structures_per_s"] > 0
     assert set(crystals["profile"]["ms_per_structure"]) == {"parse", "neighbours", "graph_rest", "charges_eqeq", "model"}
+
+
+@pytest.mark.slow
+@pytest.mark.multiprocess
+def test_soak_benchmark_quick(data_dir, tmp_path):
+    summary = run_quick("soak.py", "--data-dir", data_dir, "--work-dir", tmp_path / "work")
+    assert summary["ok"] and summary["records"] == 3_064
+    for part in ("smiles", "cifs"):
+        result = summary[part]
+        assert result["rows"] == result["records"] and result["killed"]["orphans"] == 0 and result["duplicates"] == 0
+        assert 0 < result["resumed_records"] < result["records"]  # killed in the middle, resumed from there
+    assert summary["cifs"]["status"]["invalid_structure"] > 0 and summary["smiles"]["status"]["invalid_smiles"] > 0

@@ -86,7 +86,7 @@ class EQeq:
 
     def matrix(self, crystal: Crystal, hardness: np.ndarray) -> np.ndarray:
         """The ``[N, N]`` hardness matrix of the linear system (eV / e)."""
-        pairs = periodic_neighbors(crystal.lattice, crystal.frac, self.real_cutoff)
+        pairs = periodic_neighbors(crystal.lattice, crystal.frac, self.real_cutoff, crystal.id)
         centers, neighbors, _, r = pairs
         if len(r) and r.min() < MIN_DISTANCE:
             k = int(np.argmin(r))

@@ -42,6 +42,11 @@ def symbol(z: int) -> str:
     return SYMBOLS[z - 1] if 1 <= z <= len(SYMBOLS) else "*"
 
 
+def is_element(element: str) -> bool:
+    """Whether ``element`` is an element symbol (case-insensitive; ``D`` and ``T`` count as H)."""
+    return element.strip().capitalize() in _NUMBERS
+
+
 def atomic_number(element: str, input_id: object) -> int:
     """Atomic number of an element symbol (case-insensitive, ``D``/``T`` map to H).
 

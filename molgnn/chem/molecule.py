@@ -68,7 +68,8 @@ def parse_smiles(smiles: object, input_id: object = None) -> Chem.Mol:
 
     Raises:
         InvalidSmilesError: naming ``input_id`` (default: the SMILES itself) when the SMILES is
-            not a string, is empty, cannot be parsed, or fails sanitization (e.g. a valence error).
+            not a string, is empty, holds whitespace inside it (leading and trailing whitespace is
+            ignored), cannot be parsed, or fails sanitization (e.g. a valence error).
     """
     with rdBase.BlockLogs():
         return _parse(smiles, smiles if input_id is None else input_id)
@@ -97,6 +98,11 @@ def _parse(smiles: object, input_id: object) -> Chem.Mol:
         raise InvalidSmilesError(input_id, f"SMILES must be a string, got {type(smiles).__name__}")
     if not smiles or smiles.isspace():
         raise InvalidSmilesError(input_id, "empty SMILES")
+    smiles = smiles.strip()
+    space = next((k for k, character in enumerate(smiles) if character.isspace()), None)
+    if space is not None:  # RDKit reads up to the first whitespace and takes the rest as the molecule's name
+        raise InvalidSmilesError(input_id, f"SMILES holds whitespace ({smiles[space]!r} at position {space}); "
+                                           f"RDKit would read only {smiles[:space]!r}")
     mol = Chem.MolFromSmiles(smiles)
     if mol is None:
         raise InvalidSmilesError(input_id, _parse_failure_reason(smiles))

@@ -2,34 +2,45 @@
 
 An error molgnn raises on purpose (a ``molgnn.errors.MolgnnError``: bad input, unknown name,
 unusable setting, missing file) is printed as one line naming it and the command exits with 2;
-anything else is a bug and keeps its traceback.
+anything else is a bug and keeps its traceback. Ctrl-C ends with one line saying how to resume
+(a verb's ``resume_hint(args)``) and exit code 130.
+
+The verb modules import only the standard library at import time, and the library inside
+``run``: help, argument errors and the quick verbs (``molgnn datasets``) answer without importing
+torch, RDKit or pymatgen.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from molgnn import __version__
-from molgnn.cli import datasets, evaluate, featurize, imbalance, models, oversample, predict, screen, train
 from molgnn.errors import MolgnnError
 
-VERBS = {"datasets": datasets, "models": models, "featurize": featurize, "train": train, "evaluate": evaluate,
-         "predict": predict, "imbalance": imbalance, "oversample": oversample, "screen": screen}
+VERBS = ("datasets", "models", "featurize", "train", "evaluate", "predict", "imbalance", "oversample", "screen")
+INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="molgnn", description="Graph neural networks for molecules and porous crystals.")
     parser.add_argument("--version", action="version", version=f"molgnn {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    for name, module in VERBS.items():
+    modules = {name: importlib.import_module(f"molgnn.cli.{name}") for name in VERBS}
+    for name, module in modules.items():
         module.add_parser(verbs, name)
     args = parser.parse_args(argv)
+    module = modules[args.verb]
     try:
-        return VERBS[args.verb].run(args) or 0
+        return module.run(args) or 0
     except MolgnnError as error:
         print(f"molgnn {args.verb}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        hint = module.resume_hint(args) if hasattr(module, "resume_hint") else "nothing was kept"
+        print(f"molgnn {args.verb}: interrupted; {hint}", file=sys.stderr)
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

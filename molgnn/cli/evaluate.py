@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 
 from molgnn.cli.featurize import dataset_arguments, options_from_args
-from molgnn.data.build import load_dataset
-from molgnn.train.checkpoint import load_run
-from molgnn.train.evaluate import evaluate
 
 
 def add_parser(verbs, name: str) -> None:
@@ -20,6 +17,10 @@ def add_parser(verbs, name: str) -> None:
 
 
 def run(args) -> int:
+    from molgnn.data.build import load_dataset
+    from molgnn.train.checkpoint import load_run
+    from molgnn.train.evaluate import evaluate
+
     trained = load_run(args.run_dir)
     dataset = load_dataset(args.data, args.data_dir, trained.featurizer, options_from_args(args), args.cache_dir, args.workers,
                            progress=False, wait=args.cache_wait)

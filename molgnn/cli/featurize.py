@@ -10,11 +10,8 @@ import dataclasses
 import json
 from pathlib import Path
 
-from molgnn.data.build import load_dataset, resolve_spec
 from molgnn.errors import ConfigError
-from molgnn.featurize.base import CRYSTALS, MOLECULES, Featurizer
-from molgnn.featurize.crystal import CHARGE_SCHEMES, DESCRIPTOR_SETS, ISOLATED_POLICIES, CrystalFeaturizer
-from molgnn.featurize.molecule import MoleculeFeaturizer
+from molgnn.featurize.base import CRYSTALS, MOLECULES
 
 CACHE_WAIT = 7200.0  # seconds
 FEATURIZER_FLAGS = {MOLECULES: ("gasteiger", "fingerprint_bits"),
@@ -51,21 +48,21 @@ def dataset_arguments(parser, optional: bool = False, featurizer_flags: bool = T
     crystals = parser.add_argument_group("crystal featurizer")
     crystals.add_argument("--cutoff", type=float, help="neighbour radius, Å (default 8)")
     crystals.add_argument("--max-neighbors", type=int, help="neighbours per atom (default 12)")
-    crystals.add_argument("--charges", choices=CHARGE_SCHEMES,
+    crystals.add_argument("--charges",  # the featurizer checks the values (its CHARGE_SCHEMES)
                           help="partial charges: cif (_atom_site_charge), eqeq (computed), none (default: cif when the set has them)")
     crystals.add_argument("--element-features", help="'cgcnn' (default) or the path of an atom_init.json")
-    crystals.add_argument("--isolated", choices=ISOLATED_POLICIES,
+    crystals.add_argument("--isolated",
                           help="atom without neighbours in the cutoff: reject the structure (error, default) or keep the atom")
     crystals.add_argument("--descriptors", type=_names, metavar="SETS",
-                          help=f"global descriptors to attach, comma-separated of {', '.join(DESCRIPTOR_SETS)} "
-                               "(pore geometry; CO2 host-guest energies from the charges); for the *_descriptors models")
+                          help="global descriptors to attach, comma-separated: pores (pore geometry), energies (CO2 "
+                               "host-guest energies from the charges); for the *_descriptors models")
 
 
 def options_from_args(args) -> dict:
     return _options(args.option)
 
 
-def featurizer_from_args(args, default: Featurizer) -> Featurizer:
+def featurizer_from_args(args, default):
     """``default`` with the fields that the featurizer flags of its kind set."""
     flags = {name: getattr(args, name) for name in FEATURIZER_FLAGS[default.kind] if getattr(args, name, None) is not None}
     return dataclasses.replace(default, **flags)
@@ -73,6 +70,8 @@ def featurizer_from_args(args, default: Featurizer) -> Featurizer:
 
 def load_from_args(args, strict: bool = False, rebuild: bool = False):
     """The dataset that the parsed ``dataset_arguments`` describe, featurized as the flags say."""
+    from molgnn.data.build import load_dataset, resolve_spec
+
     spec = resolve_spec(args.data, args.data_dir, options_from_args(args))
     featurizer = featurizer_from_args(args, spec.default_featurizer())
     return load_dataset(args.data, args.data_dir, featurizer, options_from_args(args), args.cache_dir,
@@ -96,7 +95,14 @@ def _options(pairs: list[str]) -> dict:
     return options
 
 
+def resume_hint(args) -> str:
+    return "rerun the same command to resume the build from its finished chunks"
+
+
 def run(args) -> int:
+    from molgnn.featurize.crystal import CrystalFeaturizer
+    from molgnn.featurize.molecule import MoleculeFeaturizer
+
     if args.smiles is not None:
         graph = featurizer_from_args(args, MoleculeFeaturizer())(args.smiles)
         print(graph)

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import json
 
-import torch
-
 from molgnn.cli.featurize import dataset_arguments, load_from_args
-from molgnn.data.splits import make_split
 from molgnn.errors import ConfigError
-from molgnn.imbalance import ImbalanceReport
-from molgnn.imbalance.report import write_reports
-from molgnn.tasks import is_classification
 from molgnn.train.config import SPLITS
 
 PARTS = ("all", "train", "val", "test")
@@ -33,6 +27,11 @@ def split_arguments(parser, default_part: str) -> None:
 
 def dataset_part(args):
     """The dataset the arguments name, restricted to ``--part`` of its ``--split`` (as ``molgnn train`` splits it)."""
+    import torch
+
+    from molgnn.data.splits import make_split
+    from molgnn.tasks import is_classification
+
     dataset = load_from_args(args)
     if not is_classification(dataset.task):
         raise ConfigError(f"dataset {args.data!r} is a {dataset.task} task: imbalance is measured on class labels")
@@ -43,6 +42,9 @@ def dataset_part(args):
 
 
 def run(args) -> int:
+    from molgnn.imbalance import ImbalanceReport
+    from molgnn.imbalance.report import write_reports
+
     dataset = dataset_part(args)
     report = ImbalanceReport.from_labels(dataset.labels.numpy(), dataset.targets)
     if args.out:

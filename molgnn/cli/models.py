@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-from molgnn.models.registry import MODELS, model_spec
-
 
 def add_parser(verbs, name: str) -> None:
     parser = verbs.add_parser(name, help="list the registered models, or show one model's arguments and defaults")
@@ -14,6 +12,8 @@ def add_parser(verbs, name: str) -> None:
 
 
 def run(args) -> int:
+    from molgnn.models.registry import MODELS, model_spec
+
     if args.name:
         described = model_spec(args.name).describe()
         if args.json:

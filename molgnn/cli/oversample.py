@@ -12,31 +12,33 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from molgnn.cli.featurize import dataset_arguments
 from molgnn.cli.imbalance import dataset_part, split_arguments
-from molgnn.data.oversample import oversample_dataset
-from molgnn.imbalance import OVERSAMPLERS, make_oversampler
-from molgnn.imbalance.report import write_reports
 
 
 def add_parser(verbs, name: str) -> None:
     parser = verbs.add_parser(name, help="oversample a training split and report its imbalance before and after")
     dataset_arguments(parser)
     split_arguments(parser, default_part="train")
-    parser.add_argument("--method", choices=list(OVERSAMPLERS), default="cooccurrence",
-                        help="oversampler (default: molgnn's own, cooccurrence)")
+    parser.add_argument("--method", default="cooccurrence",
+                        help="oversampler: ml-ros, mlsmote, or molgnn's own, cooccurrence (the default)")
     parser.add_argument("--budget", type=float, default=0.25, help="samples to add, as a fraction of the split (0.25)")
     parser.add_argument("--out", required=True, help="folder for train.csv and the imbalance report")
 
 
 def run(args) -> int:
-    if "fingerprint" in OVERSAMPLERS[args.method].requires and not args.fingerprint_bits:
+    import numpy as np
+    import pandas as pd
+
+    from molgnn.data.oversample import oversample_dataset
+    from molgnn.imbalance import make_oversampler
+    from molgnn.imbalance.report import write_reports
+
+    oversampler = make_oversampler(args.method, budget=args.budget, seed=args.seed)  # an unknown name is refused here
+    if "fingerprint" in oversampler.requires and not args.fingerprint_bits:
         args.fingerprint_bits = 2048  # the oversampler finds neighbours and interpolates on fingerprints
     train = dataset_part(args)
-    oversampled = oversample_dataset(train, make_oversampler(args.method, budget=args.budget, seed=args.seed))
+    oversampled = oversample_dataset(train, oversampler)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     ids = np.asarray(train.ids, dtype=object)

@@ -4,15 +4,12 @@ INPUT is anything ``molgnn screen`` reads (``molgnn.screen.library``): a CSV / S
 SMILES (``--smiles-column``, optional ``--id-column``), a folder (recursive) or tar/zip archive of
 CIF files, or one CIF file. The predictions come from the screen's engine, run in this process
 by default and written at once, not resumed: ``molgnn screen`` is for whole libraries. The output
-is Parquet, or CSV when FILE ends in ``.csv`` (as for ``molgnn screen``).
+is Parquet (FILE ends in ``.parquet``) or CSV (``.csv``), as for ``molgnn screen``; another name is refused.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-from molgnn.screen import predict
-from molgnn.screen.store import write_table
 
 
 def add_parser(verbs, name: str) -> None:
@@ -28,7 +25,15 @@ def add_parser(verbs, name: str) -> None:
                                           "trained on CIF charges")
 
 
+def resume_hint(args) -> str:
+    return "predict keeps no work: rerun it (molgnn screen resumes whole libraries)"
+
+
 def run(args) -> int:
+    from molgnn.screen import predict
+    from molgnn.screen.store import check_table_name, write_table
+
+    check_table_name(Path(args.out))
     frame = predict(args.run_dir, args.input, smiles_column=args.smiles_column, id_column=args.id_column,
                     batch_size=args.batch_size, workers=args.workers, charges=args.charges)
     out = Path(args.out)

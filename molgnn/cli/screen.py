@@ -10,11 +10,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
-
-from molgnn.screen import screen, top_candidates
-from molgnn.screen.rank import sort_columns
-
 
 def add_parser(verbs, name: str) -> None:
     parser = verbs.add_parser(name, help="screen a library with one or more run folders; ranked table, resumable")
@@ -31,6 +26,10 @@ def add_parser(verbs, name: str) -> None:
                                           "trained on CIF charges when the library has none")
     parser.add_argument("--max-atoms", type=int, help="reject structures with more atoms (default: the model's setting)")
     parser.add_argument("--restart", action="store_true", help="discard earlier work instead of resuming it")
+    parser.add_argument("--record-seconds", type=float,
+                        help="time budget of one record in a worker (default 300); a slower record is rejected")
+    parser.add_argument("--worker-memory-gb", type=float,
+                        help="memory budget of a worker, GiB beyond its start-up size (default 4); a record needing more is rejected")
     parser.add_argument("--top", type=int, help="print (and write) the best K records")
     parser.add_argument("--sort", help="target to rank by (default: the first)")
     parser.add_argument("--ascending", action="store_true", help="smallest first")
@@ -44,11 +43,28 @@ def add_parser(verbs, name: str) -> None:
     parser.add_argument("--no-progress", action="store_true")
 
 
+def _budgets(args) -> dict:
+    """The per-record budgets the flags set (the others keep ``molgnn.screen.screen``'s defaults)."""
+    budgets = {} if args.record_seconds is None else {"record_seconds": args.record_seconds}
+    if args.worker_memory_gb is not None:
+        budgets["worker_memory"] = int(args.worker_memory_gb * 2**30)
+    return budgets
+
+
+def resume_hint(args) -> str:
+    return f"rerun the same command to resume from the finished chunks in {args.out}.parts"
+
+
 def run(args) -> int:
+    import pandas as pd
+
+    from molgnn.screen import screen, top_candidates
+    from molgnn.screen.rank import sort_columns
+
     result = screen(args.runs, args.library, args.out, smiles_column=args.smiles_column, id_column=args.id_column,
                     workers=args.workers, chunk_size=args.chunk_size, batch_size=args.batch_size, device=args.device,
                     charges=args.charges, max_atoms=args.max_atoms, restart=args.restart,
-                    progress=not args.no_progress and not args.json, merge_timeout=args.merge_timeout)
+                    progress=not args.no_progress and not args.json, merge_timeout=args.merge_timeout, **_budgets(args))
     summary = result.summary
     if "records" not in summary or "status" not in summary:  # a rank other than 0: its shard is done
         print(json.dumps(summary) if args.json else f"rank {summary['rank']}: {summary['records']} records screened")

@@ -6,13 +6,7 @@ import json
 from pathlib import Path
 
 from molgnn.cli.featurize import dataset_arguments, load_from_args
-from molgnn.data.paths import resolve_cache_dir
-from molgnn.distributed.environment import torchrun_environment
-from molgnn.distributed.learners import join, leave
-from molgnn.imbalance import OVERSAMPLERS
-from molgnn.models.registry import MODELS, model_spec
 from molgnn.train.config import DISTRIBUTED, LOSSES, OPTIMIZERS, SCHEDULERS, SPLITS, TARGET_TRANSFORMS, TrainConfig
-from molgnn.train.trainer import train
 
 
 def add_parser(verbs, name: str) -> None:
@@ -20,7 +14,7 @@ def add_parser(verbs, name: str) -> None:
     dataset_arguments(parser)
     parser.add_argument("--out", required=True, help="run folder (an interrupted run resumes there)")
     parser.add_argument("--config", help="JSON/TOML training config; unknown keys are rejected; flags override it")
-    parser.add_argument("--model", choices=list(MODELS), help="model name (default cgcnn)")
+    parser.add_argument("--model", help="a registered model (molgnn models lists them; default cgcnn)")
     parser.add_argument("--model-args", type=json.loads, help='model arguments as JSON, e.g. \'{"hidden": 128}\'')
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
@@ -31,8 +25,8 @@ def add_parser(verbs, name: str) -> None:
     parser.add_argument("--patience", type=int, help="early stopping patience in epochs")
     parser.add_argument("--split", choices=SPLITS)
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--oversample", choices=list(OVERSAMPLERS),
-                        help="oversample the training split (molgnn's own: cooccurrence; default none)")
+    parser.add_argument("--oversample", help="oversample the training split: ml-ros, mlsmote or molgnn's own, "
+                                             "cooccurrence (default none)")
     parser.add_argument("--oversample-budget", type=float, help="samples to add, as a fraction of the training set (0.25)")
     parser.add_argument("--pos-weight", action="store_true", default=None, help="weight positives per label")
     parser.add_argument("--loss", choices=LOSSES, help="regression loss on standardized targets (default mse)")
@@ -48,7 +42,18 @@ def add_parser(verbs, name: str) -> None:
     parallel.add_argument("--global-every", type=int, help="K2: group averages between global averages (hier)")
 
 
+def resume_hint(args) -> str:
+    return f"rerun the same command to resume from the last finished epoch in {args.out}"
+
+
 def run(args) -> int:
+    from molgnn.data.paths import resolve_cache_dir
+    from molgnn.distributed.environment import torchrun_environment
+    from molgnn.distributed.learners import join, leave
+    from molgnn.imbalance import OVERSAMPLERS
+    from molgnn.models.registry import model_spec
+    from molgnn.train.trainer import train
+
     values = TrainConfig.from_file(args.config).to_dict() if args.config else {}
     for key in ("model", "model_args", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "scheduler",
                 "patience", "split", "seed", "pos_weight", "oversample", "oversample_budget", "distributed",
@@ -71,7 +76,7 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(metrics))
     else:
-        for split in ("val", "test"):
+        for split in ("val", "val_tuned_threshold", "test", "test_tuned_threshold"):  # each says its threshold
             if split in metrics:
                 shown = {k: v for k, v in metrics[split].items() if not isinstance(v, (dict, list))}
                 print(f"{split}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"

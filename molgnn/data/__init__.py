@@ -8,8 +8,15 @@ Typical use::
     dataset.rejects       # [(id, reason), ...] for every record that could not be featurized
 """
 
-from molgnn.data.build import load_dataset
-from molgnn.data.cards import DatasetCard, get_card, list_cards
-from molgnn.data.dataset import GraphDataset
+import importlib
 
-__all__ = ["DatasetCard", "GraphDataset", "get_card", "list_cards", "load_dataset"]
+# name -> the module that defines it, imported when first asked for: reading dataset cards needs no torch
+_EXPORTS = {"load_dataset": "molgnn.data.build", "DatasetCard": "molgnn.data.cards", "get_card": "molgnn.data.cards",
+            "list_cards": "molgnn.data.cards", "GraphDataset": "molgnn.data.dataset"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'molgnn.data' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

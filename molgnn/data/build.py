@@ -35,17 +35,19 @@ from tqdm.auto import tqdm
 
 from molgnn import __version__
 from molgnn.atomic import atomic_path, atomic_write_text
+from molgnn.chem.errors import InvalidLabelError
 from molgnn.data.cards import UnknownDatasetError, get_card, list_cards
 from molgnn.data.dataset import GraphDataset
 from molgnn.data.paths import resolve_cache_dir, resolve_data_dir
-from molgnn.data.sources import LOADERS, DatasetSpecError, RecordSet
+from molgnn.data.sources import LOADERS, DatasetSpecError, RecordSet, non_finite_labels, without_rejects
 from molgnn.errors import ConfigError, MolgnnError
 from molgnn.featurize.base import Featurizer
 from molgnn.featurize.collated import Collated
 from molgnn.featurize.registry import featurizer_for_kind
 from molgnn.tasks import infer_task
+from molgnn.workers import start_worker
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: records with infinite labels are rejected
 GRAPHS = "graphs.pt"  # written last: an entry is complete when it has one
 
 
@@ -181,6 +183,7 @@ def _fingerprint(path: Path) -> str:
 
 def _build(spec: DatasetSpec, featurizer: Featurizer, folder: Path, workers: int | None, progress: bool, size: int) -> None:
     records = spec.read()
+    records = without_rejects(records, non_finite_labels(records.ids, records.y, records.targets))
     if len(set(records.ids)) != len(records.ids):
         seen = set()
         duplicate = next(i for i in records.ids if i in seen or seen.add(i))
@@ -198,7 +201,7 @@ def _build(spec: DatasetSpec, featurizer: Featurizer, folder: Path, workers: int
         for job in jobs:
             bar.update(_featurize_chunk(*job))
     else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=torch.set_num_threads, initargs=(1,)) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=start_worker, initargs=(os.getpid(),)) as pool:
             for future in as_completed([pool.submit(_featurize_chunk, *job) for job in jobs]):
                 bar.update(future.result())
     bar.close()
@@ -284,12 +287,16 @@ def dataset_from_inputs(inputs: list, y: np.ndarray, featurizer, ids: list[str] 
     """
     y = np.asarray(y, dtype=float).reshape(len(inputs), -1)
     ids = [str(i) for i in range(len(inputs))] if ids is None else [str(i) for i in ids]
-    graphs, rejects = featurizer.featurize_many(inputs, ids)
+    targets = targets or [f"target_{k}" for k in range(y.shape[1])]
+    bad_labels = non_finite_labels(ids, y, targets)
+    unlabelled = {record_id for record_id, _ in bad_labels}
+    kept = [k for k, record_id in enumerate(ids) if record_id not in unlabelled]
+    graphs, rejects = featurizer.featurize_many([inputs[k] for k in kept], [ids[k] for k in kept])
+    rejects = [InvalidLabelError(record_id, reason) for record_id, reason in bad_labels] + rejects
     if not len(graphs):
         raise DatasetBuildError(f"{name}: no input could be featurized, e.g. {rejects[0] if rejects else 'none given'}")
     attach_labels(graphs, ids, y)
-    targets = targets or [f"target_{k}" for k in range(y.shape[1])]
-    meta = {"name": name, "task": infer_task(task, y), "targets": targets, "units": {t: "" for t in targets},
+    meta = {"name": name, "task": infer_task(task, y[kept]), "targets": targets, "units": {t: "" for t in targets},
             "featurizer": featurizer.config(), "rejects": [[e.input_id, e.reason] for e in rejects], "excluded": [],
             "source": {"loader": "memory"}}
     return GraphDataset(graphs, meta, featurizer)

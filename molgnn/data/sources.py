@@ -4,8 +4,8 @@
 ``"molecules"``, CIF paths for ``"crystals"``; the featurizer of that kind takes them), whether its
 CIFs carry partial charges, and the files whose sizes and times key the dataset cache: a new
 loader is a function and one entry there. Labels are a float array with NaN where a label is
-missing; a label cell that is present but not a number makes its record a reject (with the
-reason), it never crashes the load and never becomes a zero.
+missing; a label cell that is present but not a number, or a label that is infinite, makes its
+record a reject (with the reason), it never crashes the load and never becomes a zero.
 """
 
 from __future__ import annotations
@@ -61,7 +61,27 @@ def _labels(frame: pd.DataFrame, targets: list[str], ids: list[str]) -> tuple[np
             bad_rows.setdefault(row, f"label {text.iloc[row]!r} in column {column!r} is not a number")
         y[:, j] = values
     rejects = [(ids[row], InvalidLabelError(ids[row], reason).reason) for row, reason in sorted(bad_rows.items())]
-    return y, rejects
+    return y, rejects + [reject for reject in non_finite_labels(ids, y, targets) if reject[0] not in {ids[r] for r in bad_rows}]
+
+
+def non_finite_labels(ids: list[str], y: np.ndarray, targets: list[str]) -> list[tuple[str, str]]:
+    """``(id, reason)`` for each record whose labels (``[n, T]``, NaN = missing) hold ``inf`` or ``-inf``.
+
+    An infinite label is no measurement: it would turn a class task into a regression and the
+    loss into NaN, so its record is rejected like a label that is not a number.
+    """
+    rows, columns = np.nonzero(np.isinf(np.asarray(y, dtype=float)))
+    first = dict(zip(rows[::-1].tolist(), columns[::-1].tolist()))  # each row's first infinite column
+    return [(ids[row], InvalidLabelError(ids[row], f"label {y[row, column]} in column {targets[column]!r} is not finite").reason)
+            for row, column in sorted(first.items())]
+
+
+def without_rejects(records: RecordSet, rejects: list[tuple[str, str]]) -> RecordSet:
+    """``records`` without the records named in ``rejects``, which are added to ``records.rejects``."""
+    rejected = {record_id for record_id, _ in rejects}
+    kept = _keep(records, np.array([i for i, r in enumerate(records.ids) if r not in rejected], dtype=int))
+    kept.rejects = list(kept.rejects) + list(rejects)
+    return kept
 
 
 def _keep(records: RecordSet, rows: np.ndarray) -> RecordSet:
@@ -93,11 +113,7 @@ def smiles_csv(path: Path, smiles_column: str = "smiles", targets: list[str] | N
         raise DatasetSpecError(f"{path}: id column {id_column!r} has duplicates, e.g. {ids[int(np.argmax(duplicated))]!r}")
     y, rejects = _labels(frame, targets, ids)
     unit_map = units if isinstance(units, dict) else {t: units for t in targets}
-    records = RecordSet(ids, frame[smiles_column].tolist(), y, targets, unit_map, files=[Path(path)])
-    rejected = {record_id for record_id, _ in rejects}
-    records = _keep(records, np.array([i for i, r in enumerate(ids) if r not in rejected], dtype=int))
-    records.rejects = rejects
-    return records
+    return without_rejects(RecordSet(ids, frame[smiles_column].tolist(), y, targets, unit_map, files=[Path(path)]), rejects)
 
 
 HENRY_CHOICES = ("none", "linear", "log10")
@@ -238,12 +254,8 @@ def cgcnn_folder(folder: Path, units: str = "") -> RecordSet:
     ids = frame["id"].str.strip().tolist()
     targets = list(frame.columns[1:])
     y, rejects = _labels(frame, targets, ids)
-    records = RecordSet(ids, [folder / f"{i}.cif" for i in ids], y, targets,
-                        {t: units for t in targets}, files=[folder])
-    rejected = {r for r, _ in rejects}
-    records = _keep(records, np.array([i for i, r in enumerate(ids) if r not in rejected], dtype=int))
-    records.rejects = rejects
-    return records
+    return without_rejects(RecordSet(ids, [folder / f"{i}.cif" for i in ids], y, targets, {t: units for t in targets},
+                                     files=[folder]), rejects)
 
 
 def _the_path(path: Path, options: dict) -> list[Path]:

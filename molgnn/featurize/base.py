@@ -23,15 +23,18 @@ screening, prediction, the API and the command line use only what ``Featurizer``
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import ClassVar
-
-from torch_geometric.data import Data
+from typing import TYPE_CHECKING, ClassVar
 
 from molgnn.chem.errors import InvalidInputError
-from molgnn.featurize.collated import Collated
+
+if TYPE_CHECKING:  # for annotations only: the kinds and parts above are read without importing torch
+    from torch_geometric.data import Data
+
+    from molgnn.featurize.collated import Collated
 
 MOLECULES, CRYSTALS = "molecules", "crystals"
 KINDS = (MOLECULES, CRYSTALS)
@@ -42,14 +45,33 @@ GRAPH_PARTS = {"charges": "charge", "fingerprint": "fp", "descriptors": "descrip
 class Featurizer:
     """Base of the featurizers: the contract above, and its parts that every featurizer shares.
 
-    Subclasses are frozen dataclasses and set ``kind``, ``chunk_size`` and ``hints`` (per part of
-    ``GRAPH_PARTS``, the setting that adds it, for error messages); they implement
-    ``featurize_many``, ``expand``, ``accepts`` and the feature names and sizes.
+    Subclasses are frozen dataclasses and set ``kind``, ``chunk_size``, ``hints`` (per part of
+    ``GRAPH_PARTS``, the setting that adds it, for error messages) and ``part_settings`` (per part,
+    the field and the value that leave it out); they implement ``featurize_many``, ``expand``,
+    ``accepts`` and the feature names and sizes.
     """
 
     kind: ClassVar[str]
     chunk_size: ClassVar[int]
     hints: ClassVar[dict[str, str]] = {}
+    part_settings: ClassVar[dict[str, tuple[str, object]]] = {}
+
+    def limited_to(self, parts) -> Featurizer:
+        """This featurizer without the optional parts it provides that are not in ``parts`` (a model's ``requires``).
+
+        A model predicts the same from graphs without the parts it does not read, and a record that
+        lacks one of them (a CIF without partial charges for a model that does not read charges) is
+        no longer rejected for it; the steps that compute them are skipped.
+        """
+        kept = set(parts)
+        for part in set(parts) & self.provides:
+            kept |= self.parts_needed_by(part)
+        dropped = {field: off for part, (field, off) in self.part_settings.items() if part in self.provides and part not in kept}
+        return dataclasses.replace(self, **dropped) if dropped else self
+
+    def parts_needed_by(self, part: str) -> frozenset[str]:
+        """The other parts that computing ``part`` uses (kept by ``limited_to`` whenever ``part`` is)."""
+        return frozenset()
 
     @classmethod
     def accepts(cls, record: object) -> bool:

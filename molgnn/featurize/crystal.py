@@ -95,6 +95,7 @@ class CrystalFeaturizer(Featurizer):
     chunk_size = 32
     hints = {"charges": "featurize with charges='cif' or 'eqeq' (computed; e.g. molgnn train ... --charges eqeq)",
              "descriptors": "featurize with descriptors=('pores', 'energies') (e.g. molgnn train ... --descriptors pores,energies)"}
+    part_settings = {"charges": ("charges", "none"), "descriptors": ("descriptors", ())}
 
     def __post_init__(self):
         if self.charges not in CHARGE_SCHEMES:
@@ -154,6 +155,10 @@ class CrystalFeaturizer(Featurizer):
     def accepts(cls, record: object) -> bool:
         return is_crystal_record(record)
 
+    def parts_needed_by(self, part: str) -> frozenset[str]:
+        """The host-guest energies' Coulomb part uses the charges."""
+        return frozenset({"charges"}) if part == "descriptors" and "energies" in self.descriptors else frozenset()
+
     @classmethod
     def default(cls, charges_in_files: bool = False) -> CrystalFeaturizer:
         return cls(charges="cif" if charges_in_files else "none")
@@ -202,7 +207,7 @@ class CrystalFeaturizer(Featurizer):
         if self.charges == "cif" and crystal.charges is None:
             raise MissingChargesError(input_id, "no partial charges (_atom_site_charge) but charges='cif'")
 
-        centers, neighbors, offsets, distances = periodic_neighbors(crystal.lattice, crystal.frac, self.cutoff)
+        centers, neighbors, offsets, distances = periodic_neighbors(crystal.lattice, crystal.frac, self.cutoff, input_id)
         if len(distances) and distances.min() < self.min_distance:
             k = int(np.argmin(distances))
             raise OverlappingAtomsError(

@@ -63,6 +63,7 @@ class MoleculeFeaturizer(Featurizer):
     chunk_size = 2048
     hints = {"charges": "featurize with gasteiger=True (molgnn train ... --gasteiger)",
              "fingerprint": "featurize with fingerprint_bits > 0 (molgnn train ... --fingerprint-bits 2048)"}
+    part_settings = {"charges": ("gasteiger", False), "fingerprint": ("fingerprint_bits", 0)}
 
     @cached_property
     def _atom_encoder(self) -> TableEncoder:

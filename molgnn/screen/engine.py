@@ -19,7 +19,8 @@ import json
 import os
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,15 +32,19 @@ from tqdm.auto import tqdm
 from molgnn.atomic import atomic_write_text
 from molgnn.distributed.environment import default_device, torchrun_environment
 from molgnn.errors import MolgnnError
+from molgnn.featurize.registry import kind_of_record
 from molgnn.ownership import owned
 from molgnn.screen import store
 from molgnn.screen.ensemble import Ensemble, load_ensemble
 from molgnn.screen.library import Library, open_library
 from molgnn.screen.rank import top_candidates
-from molgnn.screen.worker import ChunkResult, featurize_chunk, init_worker, load_batches
+from molgnn.screen.worker import ChunkResult, featurize_chunk, load_batches
 from molgnn.train.checkpoint import Run
+from molgnn.workers import start_worker
 
 CHARGE_PROBES = 5  # records read to decide whether a library's CIFs carry partial charges
+RECORD_SECONDS = 300.0  # default time budget of one record in a worker
+WORKER_MEMORY = 4 * 2**30  # default memory budget of a worker (bytes of address space beyond its start-up size)
 
 
 class ScreenError(MolgnnError, ValueError):
@@ -66,15 +71,16 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
            chunk_size: int | None = None, batch_size: int = 256, device: str | None = None,
            charges: str | None = None, max_atoms: int | None = None, restart: bool = False,
            progress: bool = True, rank: int | None = None, world_size: int | None = None,
-           merge_timeout: float | None = None) -> ScreenResult:
+           merge_timeout: float | None = None, record_seconds: float | None = RECORD_SECONDS,
+           worker_memory: int | None = WORKER_MEMORY) -> ScreenResult:
     """Screen ``library`` with the run folder(s) ``runs``; one output row per library record.
 
     Args:
         runs: one run folder, or several (an ensemble: mean and std across them per target).
         library: a folder or tar/zip archive of CIFs, a CSV/SMI/Parquet file of SMILES, or
             ``core-mof[:SET]`` (see ``molgnn.screen.library``).
-        out: the table to write, Parquet, or CSV when it ends in ``.csv``. Work in progress
-            lives in ``<out>.parts/``; rerunning with the same arguments resumes there. The screen
+        out: the table to write: Parquet (``.parquet``) or CSV (``.csv``), another name is refused. Work in
+            progress lives in ``<out>.parts/``; rerunning with the same arguments resumes there. The screen
             holds ``out`` while it runs (each rank its shard, ``molgnn.ownership``): another
             screen to the same table is refused with ``OutputInUseError`` naming this one.
         smiles_column, id_column: columns of a SMILES table (ids default to the row number).
@@ -90,10 +96,17 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
         restart: discard earlier work in ``<out>.parts/`` (otherwise it is resumed).
         rank, world_size: this process's shard (default: ``RANK`` / ``WORLD_SIZE`` or 0 / 1).
         merge_timeout: seconds rank 0 waits for the other ranks before giving up (default: forever).
+        record_seconds: time budget of one record in a worker process (None: none); a record that
+            takes longer gets the status ``time_budget``.
+        worker_memory: memory budget of a worker process, bytes beyond its start-up size (None: none;
+            Linux); a record that needs more gets the status ``memory_budget``. A record whose worker
+            dies anyway (killed by the kernel, a crash in compiled code) gets ``worker_died``; the
+            screen goes on with a new worker.
 
     Returns the ``ScreenResult`` (on ranks other than 0: the shard's statistics, no table).
     """
     out = Path(out)
+    store.check_table_name(out)
     rank, world = _rank_and_world(rank, world_size)
     with owned(out, "screen", shard=rank):
         device = torch.device(device) if device else default_device()
@@ -110,8 +123,8 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
         if out.exists() and (folder / store.SUMMARY).exists():
             return ScreenResult(out, json.loads((folder / store.SUMMARY).read_text()))
 
-        stats = _screen_shard(ensemble, library, _Parts(folder, rank), rank, world, chunk_size, batch_size, workers,
-                              device, progress)
+        stats = _screen_shard(ensemble, library, _Parts(folder, rank), rank, world, chunk_size, batch_size,
+                              _Workers(workers, record_seconds, worker_memory), device, progress)
         store.mark_done(folder, rank, stats)
         if rank != 0:
             return ScreenResult(out, {"rank": rank, "world_size": world, **stats})
@@ -148,15 +161,30 @@ def predict(runs, records: Sequence | str | Path | Library, ids: Sequence[object
     device = torch.device(device) if device else default_device()
     ensemble = load_ensemble(_runs(runs), device, charges, max_atoms)
     if isinstance(records, (list, tuple)):
+        _check_kind(records, ensemble)
         library = Library.in_memory(records, ids, ensemble.kind)
     else:
         library = _library(records, ensemble, smiles_column, id_column)
     frames = _Frames()
     _screen_shard(ensemble, library, frames, 0, 1, int(chunk_size or ensemble.featurizers[0].chunk_size), batch_size,
-                  int(workers), device, progress)
+                  _Workers(int(workers), RECORD_SECONDS, WORKER_MEMORY), device, progress)
     if not frames.frames:
         return pd.DataFrame(columns=store.LEADING_COLUMNS + ensemble.columns())
     return pd.concat(frames.frames, ignore_index=True)
+
+
+def _check_kind(records: Sequence, ensemble: Ensemble) -> None:
+    """Refuse records of which none is of the kind the models take (CIF paths for a molecule model); a few
+    odd records among the right ones become rejected rows instead."""
+    kinds = set()
+    for record in records:
+        try:
+            kinds.add(kind_of_record(record))
+        except MolgnnError:
+            continue
+    if kinds and ensemble.kind not in kinds:
+        raise ScreenError(f"the {len(records)} records are {' and '.join(sorted(kinds))} (first: a {type(records[0]).__name__}), "
+                          f"but the model(s) take {ensemble.kind}")
 
 
 def _runs(runs) -> list:
@@ -196,8 +224,68 @@ class _Frames:
         self.frames.append(frame)
 
 
+class _Workers:
+    """The featurization processes (none: featurize in this process), kept alive through records that kill one.
+
+    A worker that dies (killed by the kernel for memory, a crash in compiled code) breaks its pool
+    and every chunk in flight. The pool is then replaced, and each chunk that was in it is
+    featurized again one record at a time, alone in the new pool, to find the record that kills a
+    worker: that record gets the status ``worker_died``, the others are featurized together again.
+    """
+
+    def __init__(self, count: int, record_seconds: float | None, worker_memory: int | None):
+        self.count, self.record_seconds, self.worker_memory = count, record_seconds, worker_memory
+        self.pool: ProcessPoolExecutor | None = None
+        self.generation = 0
+
+    def submit(self, job: tuple) -> tuple[Future, int]:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(max_workers=self.count, initializer=start_worker,
+                                            initargs=(os.getpid(), self.worker_memory))
+        return self.pool.submit(featurize_chunk, *job, self.record_seconds), self.generation
+
+    def result(self, future: Future, generation: int, job: tuple) -> ChunkResult:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            self._replace(generation)
+            return self._isolated(job)
+
+    def _replace(self, generation: int) -> None:
+        if generation == self.generation and self.pool is not None:  # the pool that broke, not its successor
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool, self.generation = None, self.generation + 1
+
+    def _isolated(self, job: tuple) -> ChunkResult:
+        featurizers, payloads, batch_size = job
+        killers = []
+        for k, payload in enumerate(payloads):
+            future, generation = self.submit((featurizers, [payload], batch_size))
+            try:
+                future.result()
+            except BrokenProcessPool:
+                self._replace(generation)
+                killers.append(k)
+        survivors = [k for k in range(len(payloads)) if k not in killers]
+        status = ["worker_died"] * len(payloads)
+        reason = ["its worker process died while featurizing it (killed by the kernel, or a crash)"] * len(payloads)
+        future, generation = self.submit((featurizers, [payloads[k] for k in survivors], batch_size))
+        try:
+            part = future.result()
+        except BrokenProcessPool:  # not one record alone: every record of the chunk keeps the status
+            self._replace(generation)
+            return ChunkResult(status, reason, [], featurize_chunk(featurizers, [], batch_size).batches)
+        for position, k in enumerate(survivors):
+            status[k], reason[k] = part.status[position], part.reason[position]
+        return ChunkResult(status, reason, [survivors[position] for position in part.kept], part.batches, part.timing)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _screen_shard(ensemble: Ensemble, library: Library, sink: _Parts | _Frames, rank: int, world: int, chunk_size: int,
-                  batch_size: int, workers: int, device, progress: bool) -> dict:
+                  batch_size: int, workers: _Workers, device, progress: bool) -> dict:
     """Featurize and predict this rank's records chunk by chunk, handing each chunk's rows to ``sink``."""
     started = time.perf_counter()
     timing = dict.fromkeys(("parse_s", "featurize_s", "collate_s", "model_s", "write_s"), 0.0)
@@ -226,7 +314,6 @@ def _screen_shard(ensemble: Ensemble, library: Library, sink: _Parts | _Frames, 
         counter["screened"] += len(records)
         bar.update(len(records))
 
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker) if workers > 0 else None
     pending: dict = {}
     try:
         for chunk, records in enumerate(_chunks(library.records(), rank, world, chunk_size)):
@@ -237,28 +324,28 @@ def _screen_shard(ensemble: Ensemble, library: Library, sink: _Parts | _Frames, 
                 bar.update(len(records))
                 continue
             job = (ensemble.featurizers, [r[3] for r in records], batch_size)
-            if pool is None:
+            if workers.count == 0:
                 finish(featurize_chunk(*job), chunk, records)
                 continue
-            pending[pool.submit(featurize_chunk, *job)] = (chunk, records)
-            while len(pending) > workers:  # one chunk waiting per worker: memory bounded by the workers, not the library
-                _finish_completed(pending, finish, FIRST_COMPLETED)
+            future, generation = workers.submit(job)
+            pending[future] = (chunk, records, job, generation)
+            while len(pending) > workers.count:  # one chunk waiting per worker: memory bounded by the workers, not the library
+                _finish_completed(pending, workers, finish)
         while pending:
-            _finish_completed(pending, finish, FIRST_COMPLETED)
+            _finish_completed(pending, workers, finish)
     finally:
         bar.close()
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        workers.close()
     wall = time.perf_counter() - started
     return {**counter, "wall_s": wall, "timing_s": timing,
             "records_per_s": counter["screened"] / wall if wall > 0 else None}
 
 
-def _finish_completed(pending: dict, finish, how) -> None:
-    completed, _ = wait(pending, return_when=how)
+def _finish_completed(pending: dict, workers: _Workers, finish) -> None:
+    completed, _ = wait(pending, return_when=FIRST_COMPLETED)
     for future in completed:
-        chunk, records = pending.pop(future)
-        finish(future.result(), chunk, records)
+        chunk, records, job, generation = pending.pop(future)
+        finish(workers.result(future, generation, job), chunk, records)
 
 
 def _chunks(records: Iterator, rank: int, world: int, size: int) -> Iterator[list]:

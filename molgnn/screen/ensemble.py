@@ -94,7 +94,8 @@ class Ensemble:
 def load_ensemble(run_dirs: list[str | Path | Run], device="cpu", charges: str | None = None,
                   max_atoms: int | None = None) -> Ensemble:
     """Load ``run_dirs`` (run folders, or runs loaded already); ``charges`` / ``max_atoms`` override the
-    crystal featurizers' settings.
+    crystal featurizers' settings. Each run featurizes without the parts its model does not read
+    (``Run.predict_featurizer``): a CGCNN trained on CIFs with charges predicts CIFs without them.
 
     ``charges`` replaces ``"cif"`` (charges read from the CIF files) by a computed scheme such as
     ``"eqeq"`` for libraries whose CIFs carry no charges; featurizers without charges keep none.
@@ -104,7 +105,7 @@ def load_ensemble(run_dirs: list[str | Path | Run], device="cpu", charges: str |
     runs = [path if isinstance(path, Run) else load_run(path, device) for path in run_dirs]
     groups: dict[str, Group] = {}
     for r, run in enumerate(runs):
-        featurizer = _adjusted(run.featurizer, charges, max_atoms)
+        featurizer = _adjusted(run.predict_featurizer, charges, max_atoms)
         config = featurizer.config()
         key = json.dumps({k: v for k, v in config.items() if k != "element_features" or "element_features_sha256" not in config},
                          sort_keys=True)

@@ -31,6 +31,7 @@ from molgnn.errors import MolgnnError
 
 MANIFEST, SUMMARY = "manifest.json", "summary.json"
 LEADING_COLUMNS = ["index", "id", "source", "status", "reason"]
+TABLE_SUFFIXES = (".parquet", ".csv")
 
 
 class ScreenStoreError(MolgnnError, RuntimeError):
@@ -129,8 +130,10 @@ def write_table(path: Path) -> Iterator[TableWriter]:
     """The one writer of result tables (screens and predictions): ``writer.write(frame)`` adds rows, and
     the table is renamed into place at the end of the block (untouched if the block raises).
 
-    ``path`` is written as CSV when its name ends in ``.csv``, else as Parquet.
+    ``path`` is written as CSV when its name ends in ``.csv``, as Parquet when it ends in ``.parquet``;
+    another name is refused (``check_table_name``).
     """
+    check_table_name(path)
     with atomic_path(path) as temporary:
         writer = TableWriter(temporary, is_csv(path))
         try:
@@ -145,6 +148,13 @@ def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
         return pd.read_csv(path, usecols=columns, keep_default_na=False, na_values=[""],
                            dtype={"id": str, "source": str, "reason": str})
     return pd.read_parquet(path, columns=columns)
+
+
+def check_table_name(path: Path) -> None:
+    """Refuse, before any work, a result table whose name ends in neither ``.parquet`` nor ``.csv``."""
+    if Path(path).suffix.lower() not in TABLE_SUFFIXES:
+        suffix = Path(path).suffix or "no extension"
+        raise ScreenStoreError(f"{path}: a result table is Parquet (.parquet) or CSV (.csv), not {suffix!r}")
 
 
 def is_csv(path: Path) -> bool:

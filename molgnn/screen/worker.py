@@ -18,6 +18,7 @@ from torch_geometric.data import Batch
 
 from molgnn.chem import errors
 from molgnn.featurize.base import Featurizer
+from molgnn.workers import RecordTimeoutError, record_time_limit
 
 # Status of a rejected record: the error's kind, short enough to count by.
 ERROR_KINDS = {
@@ -30,10 +31,13 @@ ERROR_KINDS = {
     errors.ChargeEquilibrationError: "charges_failed",
     errors.TooManyAtomsError: "too_many_atoms",
     errors.MissingChargesError: "no_charges",
+    MemoryError: "memory_budget",
+    RecordTimeoutError: "time_budget",
 }
 # Errors that a featurizer may raise on one odd record besides its typed ones (numerical corner
-# cases in third-party code); they make that record's status, never stop the screen.
-RECORD_ERRORS = (ValueError, RuntimeError, IndexError, KeyError, ArithmeticError)
+# cases in third-party code), and a record beyond the worker's memory or time budget; they make
+# that record's status, never stop the screen.
+RECORD_ERRORS = (ValueError, RuntimeError, IndexError, KeyError, ArithmeticError, MemoryError, RecordTimeoutError)
 DROPPED_KEYS = ("id", "smiles")  # per-graph strings: the main process keys rows by position
 
 
@@ -48,6 +52,10 @@ def status_of(error: Exception) -> str:
 def reason_of(error: Exception) -> str:
     if isinstance(error, errors.InvalidInputError):
         return error.reason
+    if isinstance(error, MemoryError):
+        return "featurizing it needed more memory than the worker's budget"
+    if isinstance(error, RecordTimeoutError):
+        return f"featurizing it {error}, the time budget of a record"
     return f"{type(error).__name__}: {error}"
 
 
@@ -62,24 +70,27 @@ class ChunkResult:
     timing: dict[str, float] = field(default_factory=dict)
 
 
-def featurize_chunk(featurizers: list[Featurizer], payloads: list, batch_size: int) -> ChunkResult:
+def featurize_chunk(featurizers: list[Featurizer], payloads: list, batch_size: int,
+                    record_seconds: float | None = None) -> ChunkResult:
     """Featurize ``payloads`` (records of the featurizers' kind) with each featurizer.
 
     The records are read (parsed) once, by the first featurizer's ``read_many``: every featurizer
-    of one kind reads them alike.
+    of one kind reads them alike. ``record_seconds`` is the time budget of one record (in a worker
+    process; None: no budget): a stage may take that long per record, and a record that alone
+    takes longer gets the status ``time_budget``.
     """
     n = len(payloads)
     status, reason = ["ok"] * n, [""] * n
     timing = {}
     start = time.perf_counter()
-    read = _tolerant(featurizers[0].read_many, dict(enumerate(payloads)), status, reason)
+    read = _tolerant(featurizers[0].read_many, dict(enumerate(payloads)), status, reason, record_seconds)
     records = {int(i): record for ids, parsed in read for i, record in zip(ids, parsed) if status[int(i)] == "ok"}
     timing["parse_s"] = time.perf_counter() - start
     start = time.perf_counter()
     collated = []
     for featurizer in featurizers:
         todo = {k: records[k] for k in sorted(records) if status[k] == "ok"}
-        done = _tolerant(featurizer.featurize_many, todo, status, reason)
+        done = _tolerant(featurizer.featurize_many, todo, status, reason, record_seconds)
         collated.append({int(i): graphs.get(j) for _, graphs in done for j, i in enumerate(graphs.ids)})
     timing["featurize_s"] = time.perf_counter() - start
     start = time.perf_counter()
@@ -89,20 +100,24 @@ def featurize_chunk(featurizers: list[Featurizer], payloads: list, batch_size: i
     return ChunkResult(status, reason, kept, batches, timing)
 
 
-def _tolerant(stage, items: dict[int, object], status: list[str], reason: list[str]) -> list[tuple[list[str], object]]:
+def _tolerant(stage, items: dict[int, object], status: list[str], reason: list[str],
+              record_seconds: float | None = None) -> list[tuple[list[str], object]]:
     """``stage(records, ids) -> (output, rejects)`` on ``items`` (chunk position -> record), as ``(ids, output)`` pairs.
 
     Rejects set their record's status. An error the stage raises instead (a numerical corner case
-    in third-party code) is pinned on its record by running the stage again one record at a time.
+    in third-party code, a record beyond the memory or time budget) is pinned on its record by
+    running the stage again one record at a time.
     """
     ids = [str(k) for k in items]
     try:
-        results = [(ids, *stage(list(items.values()), ids))]
+        with record_time_limit(None if record_seconds is None else record_seconds * max(len(ids), 1)):
+            results = [(ids, *stage(list(items.values()), ids))]
     except RECORD_ERRORS:
         results = []
         for record_id, item in zip(ids, items.values()):
             try:
-                results.append(([record_id], *stage([item], [record_id])))
+                with record_time_limit(record_seconds):
+                    results.append(([record_id], *stage([item], [record_id])))
             except RECORD_ERRORS as error:
                 status[int(record_id)], reason[int(record_id)] = status_of(error), reason_of(error)
     for _, _, rejects in results:
@@ -130,6 +145,3 @@ def load_batches(payload: bytes) -> list:
     return torch.load(io.BytesIO(payload), weights_only=False)
 
 
-def init_worker() -> None:
-    """Worker start-up: one torch thread each; the cores are shared with the other workers and the model."""
-    torch.set_num_threads(1)

@@ -2,14 +2,19 @@
 
 A run folder holds ``weights.pt`` (a state dict, loaded with ``torch.load(weights_only=True)``)
 and ``run.json``: the model name and arguments, the featurizer config, the task, target names
-and units, the target scaling, decision thresholds, the data split and the package version, plus
-the SHA-256 of the weights so that a tampered or truncated file is refused with a clear error.
+and units, the target scaling, decision thresholds, the data split and the package version, and
+the SHA-256 of the weights. ``SHA256SUMS`` (the format of ``sha256sum``, so ``sha256sum -c
+SHA256SUMS`` checks a folder by hand) holds the SHA-256 of every file that decides the
+predictions: ``run.json``, ``weights.pt`` and a copied ``atom_init.json``. A truncated or edited
+file (a shifted ``scaler.mean``, another ``cutoff``) is refused with ``CheckpointError``, and so is
+a featurizer whose input sizes are not those the model was built with.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import shutil
 import warnings
 from dataclasses import dataclass
@@ -22,11 +27,11 @@ from molgnn import __version__
 from molgnn.atomic import atomic_path, atomic_write_text
 from molgnn.errors import MolgnnError
 from molgnn.featurize.registry import featurizer_from_config
-from molgnn.models.registry import build_model
+from molgnn.models.registry import DATA_ARGUMENTS, build_model, model_spec
 from molgnn.train.targets import TargetScaler
 
 FORMAT = 1
-WEIGHTS, INFO = "weights.pt", "run.json"
+WEIGHTS, INFO, CHECKSUMS, ATOM_INIT = "weights.pt", "run.json", "SHA256SUMS", "atom_init.json"
 
 
 class CheckpointError(MolgnnError, RuntimeError):
@@ -51,6 +56,17 @@ class Run:
     def targets(self) -> list[str]:
         return list(self.info["targets"])
 
+    @property
+    def requires(self) -> frozenset[str]:
+        """The optional graph parts the model reads (``run.json``'s ``model.requires``, else its spec's)."""
+        model = self.info["model"]
+        return frozenset(model["requires"] if "requires" in model else model_spec(model["name"]).requires)
+
+    @property
+    def predict_featurizer(self):
+        """The featurizer that prediction uses: the training featurizer without the parts the model does not read."""
+        return self.featurizer.limited_to(self.requires)
+
 
 def save_weights(run_dir: Path, model: nn.Module) -> str:
     """Write ``weights.pt`` atomically; returns its SHA-256."""
@@ -69,12 +85,38 @@ def save_info(run_dir: Path, info: dict) -> None:
     """
     info = {"format": FORMAT, "molgnn_version": __version__, **info}
     featurizer = dict(info["featurizer"])
-    if featurizer.get("element_features", "cgcnn") != "cgcnn" and not (run_dir / "atom_init.json").exists():
-        shutil.copyfile(featurizer["element_features"], run_dir / "atom_init.json")
+    if featurizer.get("element_features", "cgcnn") != "cgcnn" and not (run_dir / ATOM_INIT).exists():
+        shutil.copyfile(featurizer["element_features"], run_dir / ATOM_INIT)
     if featurizer.get("element_features", "cgcnn") != "cgcnn":
-        featurizer["element_features"] = "atom_init.json"
+        featurizer["element_features"] = ATOM_INIT
     info["featurizer"] = featurizer
     atomic_write_text(run_dir / INFO, json.dumps(info, indent=1))
+    names = [INFO, WEIGHTS] + ([ATOM_INIT] if featurizer.get("element_features") == ATOM_INIT else [])
+    atomic_write_text(run_dir / CHECKSUMS, "".join(f"{_sha256(run_dir / name)}  {name}\n" for name in names))
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def verify_checksums(run_dir: Path, info: dict) -> None:
+    """Check every file that decides the predictions against ``SHA256SUMS``; ``CheckpointError`` names the first that differs."""
+    try:
+        lines = (run_dir / CHECKSUMS).read_text().splitlines()
+    except FileNotFoundError as error:
+        raise CheckpointError(f"{run_dir} has no {CHECKSUMS}: not a complete run folder (or written before molgnn "
+                              "checked every file)") from error
+    listed = dict(reversed(line.split(maxsplit=1)) for line in lines if line.strip())
+    needed = [INFO, WEIGHTS] + ([ATOM_INIT] if info["featurizer"].get("element_features") == ATOM_INIT else [])
+    for name in needed:
+        if name not in listed:
+            raise CheckpointError(f"{run_dir / CHECKSUMS} does not list {name}")
+        if not (run_dir / name).exists():
+            raise CheckpointError(f"{run_dir} has no {name}")
+        if _sha256(run_dir / name) != listed[name]:
+            raise CheckpointError(f"{run_dir / name} does not match its checksum in {CHECKSUMS} (truncated or modified)")
+    if listed[WEIGHTS] != info["weights_sha256"]:
+        raise CheckpointError(f"{run_dir / INFO} names other weights than {run_dir / WEIGHTS} (checksums differ)")
 
 
 def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> Run:
@@ -92,17 +134,19 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> Run:
     if info.get("molgnn_version") != __version__:
         warnings.warn(f"{run_dir} was saved by molgnn {info.get('molgnn_version')}, this is {__version__}",
                       stacklevel=2)
-    weights = run_dir / WEIGHTS
-    if not weights.exists():
-        raise CheckpointError(f"{run_dir} has no {WEIGHTS}")
-    if hashlib.sha256(weights.read_bytes()).hexdigest() != info["weights_sha256"]:
-        raise CheckpointError(f"{weights} does not match the checksum in {INFO} (truncated or modified)")
+    verify_checksums(run_dir, info)
     try:
-        state = torch.load(weights, map_location=device, weights_only=True)
+        state = torch.load(run_dir / WEIGHTS, map_location=device, weights_only=True)
         model = build_model(info["model"]["name"], **info["model"]["args"])
         model.load_state_dict(state)
-    except (RuntimeError, KeyError, TypeError, ValueError, EOFError) as error:
+    except (RuntimeError, KeyError, TypeError, ValueError, EOFError, AttributeError, pickle.UnpicklingError) as error:
+        # weights-only loading refuses anything but tensors with an UnpicklingError
         raise CheckpointError(f"cannot rebuild the model of {run_dir}: {error}") from error
     model.to(device).eval()
     featurizer = featurizer_from_config(info["featurizer"], base_dir=run_dir)
+    args, sizes = info["model"]["args"], featurizer.graph_dims()
+    differ = [k for k in DATA_ARGUMENTS if k != "out_dim" and k in args and sizes.get(k) != args[k]]
+    if differ:
+        made, built = (", ".join(f"{k}={values.get(k)}" for k in differ) for values in (sizes, args))
+        raise CheckpointError(f"the featurizer in {run_dir / INFO} makes inputs of {made}, but the model was built for {built}")
     return Run(model, featurizer, TargetScaler.from_dict(info["scaler"]), info, run_dir)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from molgnn.errors import ConfigError
-from molgnn.imbalance import OVERSAMPLERS
-from molgnn.models.registry import MODELS
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULERS = ("none", "cosine", "plateau", "step")
@@ -83,6 +82,10 @@ class TrainConfig:
     ema: float = 0.0
 
     def __post_init__(self):
+        # the registries import torch and scikit-learn: imported here, so that the command line answers without them
+        from molgnn.imbalance import OVERSAMPLERS
+        from molgnn.models.registry import MODELS
+
         for spec in fields(self):
             value, expected = getattr(self, spec.name), FIELD_TYPES.get(spec.type)
             if expected and (not isinstance(value, expected) or isinstance(value, bool) and spec.type != "bool"):
@@ -95,14 +98,23 @@ class TrainConfig:
                                      ("target_transform", self.target_transform, TARGET_TRANSFORMS)]:
             if value not in choices:
                 raise ConfigError(f"{name} must be one of {choices}, got {value!r}")
-        if not all(isinstance(f, int | float) for f in self.split_fractions):
+        if not isinstance(self.split_fractions, list | tuple) or not all(
+                isinstance(f, int | float) and not isinstance(f, bool) for f in self.split_fractions):
             raise ConfigError(f"split_fractions must be three numbers summing to 1, got {self.split_fractions}")
         MODELS[self.model].check_arguments(self.model_args)
+        _check_model_args(MODELS[self.model], self.model_args)
         self.split_fractions = tuple(float(f) for f in self.split_fractions)
-        if len(self.split_fractions) != 3 or abs(sum(self.split_fractions) - 1) > 1e-6:
-            raise ConfigError(f"split_fractions must be three numbers summing to 1, got {self.split_fractions}")
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
-            raise ConfigError("epochs and batch_size must be >= 1 and lr > 0")
+        if len(self.split_fractions) != 3 or abs(sum(self.split_fractions) - 1) > 1e-6 or min(self.split_fractions) < 0 \
+                or not min(self.split_fractions[:2]) > 0:
+            raise ConfigError(f"split_fractions must be three numbers >= 0 summing to 1, train and val > 0, "
+                              f"got {self.split_fractions}")
+        if self.epochs < 1 or self.batch_size < 1 or self.patience < 1 or self.seed < 0:
+            raise ConfigError(f"epochs, batch_size and patience must be >= 1 and seed >= 0, got epochs={self.epochs}, "
+                              f"batch_size={self.batch_size}, patience={self.patience}, seed={self.seed}")
+        for name in ("lr", "weight_decay", "grad_clip", "block_momentum"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0 or name == "lr" and value == 0:
+                raise ConfigError(f"{name} must be a finite number {'> 0' if name == 'lr' else '>= 0'}, got {value!r}")
         if not 0 <= self.oversample_budget <= 10:
             raise ConfigError(f"oversample_budget is a fraction of the training set in [0, 10], got {self.oversample_budget}")
         if self.average_every < 1 or self.group_size < 1 or self.global_every < 1:
@@ -135,3 +147,32 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(asdict(self)))
+
+
+def _check_model_args(spec, values: dict) -> None:
+    """Refuse ``model_args`` whose values do not fit ``spec``'s signature before any data is read.
+
+    Each value must have the type of the argument's default (an int where an int is expected, a
+    number for a float, a bool for a flag), sizes and counts (int arguments) must be >= 1 and
+    ``dropout`` in [0, 1); then the model is built once on small input sizes, so that any other
+    refusal of its constructor comes now, as a ``ConfigError``.
+    """
+    defaults = spec.arguments()
+    for name, value in values.items():
+        default = defaults[name]
+        expected = FIELD_TYPES.get(type(default).__name__) if default is not None else None
+        if expected and (not isinstance(value, expected) or isinstance(value, bool) and not isinstance(default, bool)):
+            raise ConfigError(f"model_args {name} of model {spec.name!r} must be of type {type(default).__name__} "
+                              f"(default {default!r}), got {value!r}")
+        if isinstance(default, int) and not isinstance(default, bool) and value < 1:
+            raise ConfigError(f"model_args {name} of model {spec.name!r} is a size or count >= 1, got {value!r}")
+        if name == "dropout" and not 0 <= value < 1:
+            raise ConfigError(f"model_args dropout of model {spec.name!r} must be in [0, 1), got {value!r}")
+    import inspect
+
+    sizes = {"node_dim": 8, "edge_dim": 4, "fp_dim": 16, "descriptor_dim": 2, "out_dim": 1}
+    parameters = inspect.signature(spec.cls).parameters
+    try:
+        spec.build(**{k: v for k, v in sizes.items() if k in parameters}, **values)
+    except (RuntimeError, ValueError, TypeError, ArithmeticError) as error:
+        raise ConfigError(f"model {spec.name!r} cannot be built with model_args {values}: {error}") from error

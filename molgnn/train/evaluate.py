@@ -61,13 +61,17 @@ def evaluate(run: checkpoint.Run, dataset, indices=None, batch_size: int = 64, d
 
 
 def _metrics(run, y_true, y_pred, loss, thresholds) -> dict:
-    if is_classification(run.task):
-        if thresholds is None:
-            thresholds = np.asarray(run.info.get("thresholds", 0.5))
-        metrics = classification_metrics(y_true, y_pred, run.targets, thresholds=thresholds)
+    """The metrics, and for classification which decision threshold the thresholded ones use (``"threshold"``:
+    ``"0.5"``, ``"tuned on val"`` for the run's tuned thresholds, or ``"given"``)."""
+    if not is_classification(run.task):
+        return {"loss": loss, "n": int(len(y_true)), **regression_metrics(y_true, y_pred, run.targets)}
+    if thresholds is None:
+        used = "tuned on val" if "thresholds" in run.info else "0.5"
+        thresholds = np.asarray(run.info.get("thresholds", 0.5))
     else:
-        metrics = regression_metrics(y_true, y_pred, run.targets)
-    return {"loss": loss, "n": int(len(y_true)), **metrics}
+        used = "0.5" if np.isscalar(thresholds) and float(thresholds) == 0.5 else "given"
+    return {"loss": loss, "n": int(len(y_true)), "threshold": used,
+            **classification_metrics(y_true, y_pred, run.targets, thresholds=thresholds)}
 
 
 def evaluate_split(run: checkpoint.Run, dataset, split: Split, run_dir: Path, history: list[dict],
@@ -89,7 +93,7 @@ def evaluate_split(run: checkpoint.Run, dataset, split: Split, run_dir: Path, hi
         checkpoint.save_info(run_dir, {k: v for k, v in run.info.items() if k not in ("format", "molgnn_version")})
         for name, (y_true, y_pred, loss) in arrays.items():
             results[name] = _metrics(run, y_true, y_pred, loss, 0.5)
-            results[f"{name}_tuned_threshold"] = _metrics(run, y_true, y_pred, loss, tuned)
+            results[f"{name}_tuned_threshold"] = {**_metrics(run, y_true, y_pred, loss, tuned), "threshold": "tuned on val"}
         shown = arrays.get("test", arrays["val"])
         plots.roc_curves(shown[0], shown[1], run.targets, plot_dir / "roc.png")
     else:

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -46,9 +47,15 @@ def learning_curves(history: Sequence[Mapping[str, float]], path: str | Path, me
 
 def roc_curves(y_true: np.ndarray, y_prob: np.ndarray, label_names: Sequence[str], path: str | Path,
                max_labels: int = 12) -> Path:
-    """ROC curves of up to ``max_labels`` labels (those with both classes observed, in order)."""
+    """ROC curves of up to ``max_labels`` labels (those with both classes observed, in order), each in its
+    own colour, the legend beside the axes."""
+    return _save(roc_figure(y_true, y_prob, label_names, max_labels), path)
+
+
+def roc_figure(y_true: np.ndarray, y_prob: np.ndarray, label_names: Sequence[str], max_labels: int = 12) -> Figure:
+    """The figure of ``roc_curves``."""
     y_true, y_prob = _as_columns(y_true), _as_columns(y_prob)
-    figure = Figure(figsize=(6, 6), layout="constrained")
+    figure = Figure(figsize=(9, 6), layout="constrained")
     axes = figure.subplots()
     axes.plot([0, 1], [0, 1], ":", color="grey", linewidth=1)
     scorable = []
@@ -56,17 +63,19 @@ def roc_curves(y_true: np.ndarray, y_prob: np.ndarray, label_names: Sequence[str
         keep = ~np.isnan(y_true[:, j]) & ~np.isnan(y_prob[:, j])
         if 0 < y_true[keep, j].sum() < keep.sum():
             scorable.append((name, y_true[keep, j], y_prob[keep, j]))
-    for name, truth, prob in scorable[:max_labels]:
+    colours = colormaps["tab20"].colors  # 20 distinct colours; the default cycle repeats after 10
+    for k, (name, truth, prob) in enumerate(scorable[:max_labels]):
         false_positive, true_positive, _ = roc_curve(truth, prob)
-        axes.plot(false_positive, true_positive, linewidth=1.2, label=f"{name} ({roc_auc_score(truth, prob):.3f})")
+        axes.plot(false_positive, true_positive, linewidth=1.2, color=colours[k % len(colours)],
+                  linestyle=("-", "--", ":")[k // len(colours) % 3], label=f"{name} ({roc_auc_score(truth, prob):.3f})")
     shown = min(len(scorable), max_labels)
     title = "ROC" if shown == len(label_names) else f"ROC ({shown} of {len(label_names)} labels)"
-    if scorable:
-        axes.legend(fontsize="small", loc="lower right", title="label (AUC)")
+    if scorable:  # beside the axes, so that it covers no curve
+        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), title="label (AUC)")
     else:
         axes.text(0.5, 0.5, "no label has both classes observed", ha="center", va="center")
     axes.set(xlabel="false positive rate", ylabel="true positive rate", title=title, xlim=(0, 1), ylim=(0, 1.02))
-    return _save(figure, path)
+    return figure
 
 
 def parity_plots(y_true: np.ndarray, y_pred: np.ndarray, target_names: Sequence[str], units: Mapping[str, str],

@@ -51,6 +51,7 @@ from molgnn.train import checkpoint
 from molgnn.train.config import TrainConfig
 from molgnn.train.evaluate import evaluate_split, monitor_value, predict_batches
 from molgnn.train.loader import expanded_batches
+from molgnn.train.metrics import regression_metrics
 from molgnn.train.targets import TargetScaler, masked_loss, positive_weights
 
 LAST = "last.pt"
@@ -74,10 +75,12 @@ class Callback:
     ``on_epoch_start(training, epoch)`` runs before epoch ``epoch`` (from 0) trains;
     ``on_epoch_end(training, epoch, row)`` after it is validated and written (best weights,
     ``last.pt``, the log), with ``row`` its log row (``epoch``, ``train_loss``, ``val_loss``,
-    ``val_<monitor>``, ``lr``, and the distributed figures); ``on_metrics(training, metrics)`` with
-    the final metrics of the best model. Setting ``training.stop = True`` ends training after the
-    current epoch (e.g. a tuning trial that is pruned). Under ``torchrun`` every learner runs the
-    callbacks: one that stops training must decide alike on all (the rows' metrics are the same).
+    ``val_<monitor>`` (``val_scaled_mae`` for ``mae``; see ``monitor_column``), for regression ``val_mae``
+    in the targets' units, ``lr``, and the distributed figures; losses are on standardized targets);
+    ``on_metrics(training, metrics)`` with the final metrics of the best model. Setting
+    ``training.stop = True`` ends training after the current epoch (e.g. a tuning trial that is
+    pruned). Under ``torchrun`` every learner runs the callbacks: one that stops training must decide
+    alike on all (the rows' metrics are the same).
     A run found finished in its folder is not trained again and calls no callback.
     """
 
@@ -109,6 +112,10 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
     process training into it is refused with ``OutputInUseError`` naming this one.
     """
     run_dir = Path(run_dir)
+    _model_args(dataset, config)  # a model that does not fit the data is refused before the folder is made
+    _check_split(dataset, config, split)
+    if resume:  # on every learner (it only reads), so that all of them stop alike
+        _check_same_run(run_dir, dataset, config)
     learners = join(config.distributed, device)
     with ExitStack() as held:
 
@@ -136,7 +143,8 @@ def _train(dataset: GraphDataset, run_dir: Path, config: TrainConfig, learners: 
         row = training.run_epoch(epoch)
         for callback in callbacks:
             callback.on_epoch_end(training, epoch, row)
-        bar.set_postfix(train_loss=f"{row['train_loss']:.4f}", val=f"{row[f'val_{training.monitor}']:.4f}")
+        shown = "val_mae" if "val_mae" in row else monitor_column(training.monitor)
+        bar.set_postfix(train_loss=f"{row['train_loss']:.4f}", **{shown: f"{row[shown]:.4f}"})
         if training.stop or training.state["bad_epochs"] >= config.patience:
             break
     bar.close()
@@ -214,7 +222,8 @@ class Training:
         train_set, val_set = dataset[torch.as_tensor(split.train)], dataset[torch.as_tensor(split.val)]
         if config.oversample != "none":
             train_set = _oversampled(train_set, config, run_dir if learners.is_main else None)
-        info = {"model": {"name": config.model, "args": model_args}, "featurizer": dataset.meta["featurizer"],
+        info = {"model": {"name": config.model, "args": model_args, "requires": sorted(model_spec(config.model).requires)},
+                "featurizer": dataset.meta["featurizer"],
                 "task": task, "targets": dataset.targets, "units": dataset.units, "scaler": scaler.to_dict(),
                 "dataset": {"name": dataset.meta["name"], "source": dataset.meta.get("source")},
                 "split": split.to_dict(dataset.ids), "train_config": config.to_dict()}
@@ -264,7 +273,8 @@ class Training:
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch + 1
-        row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, f"val_{self.monitor}": value,
+        row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,  # the learning curves plot the next column
+               **_target_unit_columns(task, val_true, val_pred, self.dataset.targets), monitor_column(self.monitor): value,
                "lr": self.optimizer.param_groups[0]["lr"], **learning}
         state["history"].append(row)
         if self.learners.is_main:
@@ -283,6 +293,31 @@ class Training:
             return metrics
 
         return self.learners.from_main(final_metrics)
+
+
+def _check_same_run(run_dir: Path, dataset: GraphDataset, config: TrainConfig) -> None:
+    """Refuse to resume (or to report as finished) a run in ``run_dir`` trained with another config or on other data.
+
+    Without this a finished run's metrics would be returned for a config it was not trained with,
+    and its ``config.json`` rewritten to say so. Nothing is written before the check.
+    """
+    saved = run_dir / "config.json"
+    if not saved.exists():
+        return
+    found = json.loads(saved.read_text())
+    differ = sorted(k for k in set(found) | set(config.to_dict()) if found.get(k) != config.to_dict().get(k))
+    info = run_dir / checkpoint.INFO
+    if info.exists() and _comparable(json.loads(info.read_text()).get("featurizer", {})) != _comparable(dataset.meta["featurizer"]):
+        differ.append("featurizer")
+    if differ:
+        raise ConfigError(f"{run_dir} holds a run with another training config or data (they differ in "
+                          f"{', '.join(differ)}); train into another folder, or start over there with resume=False "
+                          "(molgnn train --no-resume)")
+
+
+def _comparable(featurizer: dict) -> dict:
+    """A featurizer config without the path of an ``atom_init.json`` (a run folder keeps a copy), known by its hash."""
+    return {k: v for k, v in featurizer.items() if k != "element_features" or "element_features_sha256" not in featurizer}
 
 
 def _finished_metrics(run_dir: Path) -> dict | None:
@@ -325,6 +360,19 @@ def _learners_predict(model, learners: Learners, val_set, task: str, scaler: Tar
     return gather_predictions(learners, indices, y_true, y_pred, loss)
 
 
+def monitor_column(monitor: str) -> str:
+    """The log column of a monitor: ``val_scaled_mae`` for ``mae`` (MAE over each target's std, averaged:
+    not in the targets' units), ``val_<monitor>`` for the others."""
+    return "val_scaled_mae" if monitor == "mae" else f"val_{monitor}"
+
+
+def _target_unit_columns(task: str, y_true, y_pred, targets: list[str]) -> dict:
+    """``val_mae``: the validation MAE in the targets' units (averaged over targets, as in ``metrics.json``) for regression."""
+    if is_classification(task) or not len(y_true):
+        return {}
+    return {"val_mae": regression_metrics(y_true, y_pred, targets)["mae"]}
+
+
 def _monitor(config: TrainConfig, task: str) -> str:
     if config.monitor != "auto":
         return config.monitor
@@ -337,14 +385,17 @@ def _resolve_split(dataset: GraphDataset, run_dir: Path, config: TrainConfig, sp
     if resume and saved.exists():
         return Split.from_dict(json.loads(saved.read_text()), dataset.ids)
     if split is None:
-        if config.split == "stratified" and not is_classification(dataset.task):
-            raise ConfigError(f"a stratified split balances class labels, but dataset {dataset.meta['name']!r} is a "
-                             f"{dataset.task} task: use split 'random' or 'scaffold'")
         y = dataset.labels.numpy() if is_classification(dataset.task) else None
         split = make_split(config.split, len(dataset), smiles=dataset.smiles, y=y, fractions=config.split_fractions,
                            seed=config.seed)
     saved.write_text(json.dumps(split.to_dict(dataset.ids)))
     return split
+
+
+def _check_split(dataset: GraphDataset, config: TrainConfig, split: Split | None) -> None:
+    if split is None and config.split == "stratified" and not is_classification(dataset.task):
+        raise ConfigError(f"a stratified split balances class labels, but dataset {dataset.meta['name']!r} is a "
+                          f"{dataset.task} task: use split 'random' or 'scaffold'")
 
 
 def _oversampled(train_set: GraphDataset, config: TrainConfig, run_dir: Path | None) -> GraphDataset:

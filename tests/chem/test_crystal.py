@@ -99,3 +99,51 @@ def test_unquoted_space_group_name_as_ase_writes_it(tmp_path, data_dir):
     for crystal in (read_cif(_write(tmp_path, text)), parse_cif_text(text, "x")):
         np.testing.assert_array_equal(crystal.numbers, reference.numbers)
         np.testing.assert_allclose(crystal.frac, reference.frac)
+
+
+def test_cif_cut_at_a_row_boundary_is_refused_against_its_declared_formula(crafted):
+    text = (crafted / "ABUWOJ.cif").read_text()
+    assert len(parse_cif_text(text, "whole")) == 224
+    cut = "".join(text.splitlines(keepends=True)[:41])
+    with pytest.raises(InvalidStructureError, match=r"do not make the declared _chemical_formula_sum .*truncated"):
+        parse_cif_text(cut, "cut")
+
+
+@pytest.mark.parametrize("declared, accepted", [
+    ("_chemical_formula_sum 'Na Cl'\n_cell_formula_units_Z 2\n", True),  # the formula unit, twice in the cell
+    ("_chemical_formula_sum 'Na2 Cl2'\n_cell_formula_units_Z 2\n", True),  # the whole cell (as pymatgen writes it)
+    ("_chemical_formula_sum 'Na Cl'\n", True),  # no Z: a whole number of formula units
+    ("_chemical_formula_sum 'Na Cl2'\n", False),
+    ("_chemical_formula_moiety 'Na+, Cl-'\n_cell_formula_units_Z 2\n", True),
+    ("_chemical_formula_moiety '2(Na Cl)'\n", True),
+    ("_chemical_formula_moiety 'Na+, 2(Cl-)'\n_cell_formula_units_Z 2\n", False),
+    ("_chemical_formula_sum ?\n", True),  # nothing declared: nothing to check against
+])
+def test_declared_formula_or_moiety_must_match_the_atoms(tmp_path, declared, accepted):
+    text = P1_HEADER + declared + ("loop_\n_atom_site_type_symbol\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n"
+                                   "Na 0 0 0\nNa 0.5 0.5 0\nCl 0.5 0 0\nCl 0 0.5 0\n")
+    if accepted:
+        assert len(read_cif(_write(tmp_path, text))) == 4
+    else:
+        with pytest.raises(InvalidStructureError, match="do not make the declared"):
+            read_cif(_write(tmp_path, text))
+
+
+def test_cif_with_a_byte_order_mark_is_read(tmp_path, data_dir):
+    text = (data_dir / "cgcnn-sample" / "1000041.cif").read_text()
+    path = tmp_path / "bom.cif"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    expected = len(read_cif(data_dir / "cgcnn-sample" / "1000041.cif"))
+    assert len(read_cif(path)) == len(parse_cif_text("\ufeff" + text, "bom")) == expected
+
+
+def test_cif_with_several_structures_is_refused_naming_its_blocks(data_dir):
+    text = (data_dir / "cgcnn-sample" / "1000041.cif").read_text()
+    with pytest.raises(InvalidStructureError, match="2 structures .*'1000041', 'second'"):
+        parse_cif_text(text + "\n" + text.replace("data_1000041", "data_second"), "two")
+
+
+def test_unknown_element_is_named_as_written(tmp_path):
+    text = P1_HEADER + "loop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nXx1 0 0 0\n"
+    with pytest.raises(UnknownElementError, match="unknown element symbol 'Xx'"):
+        read_cif(_write(tmp_path, text))

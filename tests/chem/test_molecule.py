@@ -71,3 +71,14 @@ def test_gasteiger_charges_sum_to_formal_charge_and_reject_missing_parameters():
 def test_morgan_fingerprint_is_bits_of_requested_length():
     bits = chem.morgan_fingerprint(chem.parse_smiles("c1ccccc1O"), radius=2, bits=512)
     assert bits.shape == (512,) and bits.dtype == np.uint8 and set(np.unique(bits)) <= {0, 1} and bits.sum() > 3
+
+
+@pytest.mark.parametrize("smiles", ["CC\nCC", "CC CC", "c1ccccc1\tO"])
+def test_whitespace_inside_a_smiles_is_refused_not_truncated(smiles):
+    with pytest.raises(InvalidSmilesError, match="holds whitespace") as raised:
+        chem.parse_smiles(smiles)
+    assert repr(smiles.split()[0]) in raised.value.reason  # says what RDKit would have read
+
+
+def test_whitespace_around_a_smiles_is_ignored():
+    assert chem.parse_smiles("  CCO\n").GetNumAtoms() == 3

@@ -33,8 +33,12 @@ def test_train_evaluate_predict(tmp_path, data_dir, capsys):
     assert predictions["status"].tolist() == ["ok", "invalid_smiles", "ok"] and "syntax" in predictions["reason"][1]
     assert list(predictions.columns) == ["index", "id", "source", "status", "reason", "logp"]  # a plain CSV has no units
     assert "3 inputs: 2 predicted, 1 rejected" in capsys.readouterr().out
-    assert main(["predict", str(run_dir), str(tmp_path / "new.csv"), "--out", str(tmp_path / "p.txt")]) == 0
-    assert pd.read_parquet(tmp_path / "p.txt")["id"].tolist() == ["0", "1", "2"]  # Parquet unless the name ends in .csv
+    assert main(["predict", str(run_dir), str(data_dir / "cgcnn-sample"), "--out", str(tmp_path / "cifs.csv")]) == 2
+    assert "is a library of crystals but the model(s) take molecules" in capsys.readouterr().err
+    for refused in ("p.txt", "p.xlsx", "p.json", "p"):  # not written as Parquet under another name
+        assert main(["predict", str(run_dir), str(tmp_path / "new.csv"), "--out", str(tmp_path / refused)]) == 2
+        assert "a result table is Parquet (.parquet) or CSV (.csv)" in capsys.readouterr().err
+        assert not (tmp_path / refused).exists()
     assert main(["predict", str(run_dir), str(tmp_path / "new.csv"), "--id-column", "name", "--out", str(tmp_path / "p.csv")]) == 0
     table = pd.read_csv(tmp_path / "p.csv", dtype=str, keep_default_na=False)
     assert table.drop(columns="logp").equals(predictions.drop(columns="logp").astype(str))

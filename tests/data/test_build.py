@@ -133,3 +133,12 @@ def test_the_loader_decides_the_kind_and_a_featurizer_of_another_kind_is_refused
     assert resolve_spec("hmof100", data_dir).default_featurizer() == CrystalFeaturizer(charges="none")
     with pytest.raises(ConfigError, match="holds molecules, but the featurizer CrystalFeaturizer takes crystals"):
         load_dataset(small_csv, cache_dir=cache_dir, featurizer=CrystalFeaturizer())
+
+
+def test_infinite_labels_reject_their_records_and_keep_the_class_task(tmp_path, cache_dir):
+    path = tmp_path / "t.csv"
+    path.write_text("smiles,y\nCCO,1\nCC,0\nCCC,1\nC,inf\n")
+    dataset = load_dataset(path, cache_dir=cache_dir, options={"targets": ["y"]}, workers=1, progress=False)
+    assert len(dataset) == 3 and dataset.task == "binary" and dict(dataset.rejects) == {"3": "label inf in column 'y' is not finite"}
+    in_memory = build.dataset_from_inputs(["CCO", "CC", "CCC", "C"], [1, 0, 1, -np.inf], MoleculeFeaturizer())
+    assert in_memory.task == "binary" and in_memory.ids == ["0", "1", "2"] and in_memory.rejects[0][0] == "3"

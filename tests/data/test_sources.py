@@ -77,3 +77,13 @@ def test_henry_regime_targets(data_dir):
     assert hmof.units["CO2_298K_henry"] == "mol/kg/bar"
     with pytest.raises(DatasetSpecError, match="henry must be one of"):
         hmof100(data_dir / "hmof100", henry="yes")
+
+
+def test_infinite_label_is_a_reject_not_a_value(tmp_path):
+    path = tmp_path / "mols.csv"
+    path.write_text("smiles,y,z\nCCO,1,0\nCC,0,-inf\nCCC,1,1\nC,inf,1\nCCN,1e999,0\n")
+    records = smiles_csv(path)
+    assert records.ids == ["0", "2"]
+    assert dict(records.rejects) == {"1": "label -inf in column 'z' is not finite", "3": "label inf in column 'y' is not finite",
+                                     "4": "label inf in column 'y' is not finite"}
+    assert np.isfinite(records.y).all()

@@ -71,3 +71,18 @@ def test_the_registry_names_what_it_holds():
         kind_of_record(7)
     with pytest.raises(ConfigError, match="needs its 'type'"):
         featurizer_from_config({"cutoff": 8.0})
+
+
+def test_limited_to_drops_the_parts_a_model_does_not_read_and_keeps_what_the_others_need():
+    from molgnn.featurize.crystal import CrystalFeaturizer
+    from molgnn.featurize.molecule import MoleculeFeaturizer
+
+    assert CrystalFeaturizer(charges="cif").limited_to(frozenset()).charges == "none"
+    assert CrystalFeaturizer(charges="cif").limited_to({"charges"}).charges == "cif"
+    with_energies = CrystalFeaturizer(charges="cif", descriptors=("pores", "energies"))
+    assert with_energies.limited_to({"descriptors"}) == with_energies  # the energies' Coulomb part reads the charges
+    pores = CrystalFeaturizer(charges="cif", descriptors=("pores",)).limited_to({"descriptors"})
+    assert pores.charges == "none" and pores.descriptors == ("pores",)
+    assert CrystalFeaturizer(charges="eqeq", descriptors=("pores",)).limited_to(set()).descriptors == ()
+    molecule = MoleculeFeaturizer(gasteiger=True, fingerprint_bits=64).limited_to({"fingerprint"})
+    assert not molecule.gasteiger and molecule.fingerprint_bits == 64

@@ -2,8 +2,10 @@ import sys
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgba
 
-from molgnn.train.plots import learning_curves, parity_plots, roc_curves
+from molgnn.train.plots import learning_curves, parity_plots, roc_curves, roc_figure
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 NAN = np.nan
@@ -62,3 +64,16 @@ def test_one_dimensional_inputs_are_one_label(tmp_path, plot):
     path = tmp_path / f"{plot}.png"
     written = roc_curves(truth, score, ["y"], path) if plot == "roc" else parity_plots(truth, score, ["y"], {}, path)
     _assert_png(path, written)
+
+
+def test_roc_legend_covers_no_curve_and_twelve_labels_have_twelve_colours():
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 2, size=(200, 12)).astype(float)
+    y_prob = np.clip(y_true * 0.3 + rng.random((200, 12)) * 0.7, 0, 1)
+    figure = roc_figure(y_true, y_prob, [f"label{k}" for k in range(12)])
+    FigureCanvasAgg(figure).draw()
+    axes = figure.axes[0]
+    legend, frame = axes.get_legend().get_window_extent(), axes.get_window_extent()
+    assert legend.x0 >= frame.x1  # beside the axes, not over the curves
+    curves = [line for line in axes.get_lines() if line.get_label().startswith("label")]
+    assert len(curves) == 12 and len({tuple(to_rgba(line.get_color())) for line in curves}) == 12

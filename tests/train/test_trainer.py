@@ -1,3 +1,4 @@
+import hashlib
 import json
 import signal
 import subprocess
@@ -10,12 +11,14 @@ import pytest
 import torch
 
 from molgnn.data.build import dataset_from_inputs, load_dataset
+from molgnn.errors import ConfigError
 from molgnn.featurize.molecule import MoleculeFeaturizer
 from molgnn.ownership import OutputInUseError
 from molgnn.screen import predict
-from molgnn.train import trainer
+from molgnn.train import checkpoint, trainer
 from molgnn.train.checkpoint import CheckpointError, load_run
 from molgnn.train.config import TrainConfig
+from molgnn.train.evaluate import evaluate
 from tests.together import REPO
 
 
@@ -102,7 +105,7 @@ def test_epoch_seeds_are_those_resumed_runs_depend_on():
 def test_checkpoint_round_trip_and_broken_files(sider, tmp_path):
     trainer.train(sider, tmp_path / "run", _config(epochs=2), progress=False)
     run = load_run(tmp_path / "run")
-    smiles = ["CCO", "c1ccccc1", "not a smiles"]
+    smiles = ["CCO", "c1ccccc1", "C1CC("]
     first = predict(run, smiles)
     again = predict(tmp_path / "run", smiles)
     pd.testing.assert_frame_equal(first, again)
@@ -121,9 +124,40 @@ def test_version_mismatch_warns(sider, tmp_path):
     trainer.train(sider, tmp_path / "run", _config(epochs=1), progress=False)
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     info["molgnn_version"] = "0.0.1"
-    (tmp_path / "run" / "run.json").write_text(json.dumps(info))
+    checkpoint.save_info(tmp_path / "run", info)  # written (and checksummed) as an older molgnn would have
     with pytest.warns(UserWarning, match="saved by molgnn 0.0.1"):
         load_run(tmp_path / "run")
+
+
+def test_every_file_that_decides_predictions_is_checked(sider, tmp_path):
+    run_dir = tmp_path / "run"
+    trainer.train(sider, run_dir, _config(epochs=1), progress=False)
+    before = predict(run_dir, ["CCO"]).iloc[0, 5:].to_numpy(float)
+    info = json.loads((run_dir / "run.json").read_text())
+    shifted = json.loads(json.dumps(info))
+    shifted["scaler"]["mean"] = [m + 10 for m in shifted["scaler"]["mean"]]
+    (run_dir / "run.json").write_text(json.dumps(shifted))  # edited by hand: SHA256SUMS no longer matches
+    with pytest.raises(CheckpointError, match="run.json does not match its checksum in SHA256SUMS"):
+        load_run(run_dir)
+    resized = json.loads(json.dumps(info))
+    resized["featurizer"]["max_degree"] = 3
+    checkpoint.save_info(run_dir, resized)  # even re-checksummed, inputs of another size are refused
+    with pytest.raises(CheckpointError, match="makes inputs of node_dim=.*but the model was built for node_dim="):
+        load_run(run_dir)
+    checkpoint.save_info(run_dir, info)
+    weights = torch.load(run_dir / "weights.pt", weights_only=True)
+    torch.save({**weights, "extra": np.arange(3)}, run_dir / "weights.pt")  # a numpy array: not weights-only loadable
+    info["weights_sha256"] = hashlib.sha256((run_dir / "weights.pt").read_bytes()).hexdigest()
+    checkpoint.save_info(run_dir, info)
+    with pytest.raises(CheckpointError, match="cannot rebuild the model"):
+        load_run(run_dir)
+    torch.save(weights, run_dir / "weights.pt")
+    info["weights_sha256"] = hashlib.sha256((run_dir / "weights.pt").read_bytes()).hexdigest()
+    checkpoint.save_info(run_dir, info)
+    assert np.allclose(predict(run_dir, ["CCO"]).iloc[0, 5:].to_numpy(float), before)
+    (run_dir / "SHA256SUMS").unlink()
+    with pytest.raises(CheckpointError, match="no SHA256SUMS"):
+        load_run(run_dir)
 
 
 @pytest.mark.parametrize("model", ["attentivefp", "hybrid"])
@@ -201,6 +235,45 @@ def test_multiregression_reports_every_target_in_its_unit(data_dir, tmp_path):
     assert list(metrics["test"]["per_target"]) == qm9.targets
     assert all(np.isfinite(values["mae"]) and values["n_observed"] > 0 for values in metrics["test"]["per_target"].values())
     assert load_run(tmp_path / "run").info["units"] == qm9.units and "mu" in qm9.units
+
+
+def test_resuming_with_another_config_is_refused_before_writing_anything(sider, tmp_path):
+    run_dir = tmp_path / "run"
+    finished = trainer.train(sider, run_dir, _config(epochs=1), progress=False)
+    written = {path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file()}
+    with pytest.raises(ConfigError, match=r"holds a run with another training config or data .*differ in model, model_args\)"):
+        trainer.train(sider, run_dir, _config(model="attentivefp", model_args={"hidden": 32}, epochs=1), progress=False)
+    other_data = dataset_from_inputs(sider.smiles, sider.labels.numpy(), MoleculeFeaturizer(), targets=sider.targets)
+    with pytest.raises(ConfigError, match="differ in featurizer"):
+        trainer.train(other_data, run_dir, _config(epochs=1), progress=False)
+    assert {path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file()} == written
+    assert trainer.train(sider, run_dir, _config(epochs=1), progress=False) == finished  # the same config: found finished
+
+
+def test_a_model_that_does_not_fit_the_data_leaves_no_folder(sider, tmp_path):
+    with pytest.raises(ConfigError, match="model 'cgcnn' is for crystals, but dataset 'sider160' holds molecules"):
+        trainer.train(sider, tmp_path / "run", _config(model="cgcnn", model_args={}), progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_log_reports_mae_in_target_units_and_names_the_scaled_monitor(data_dir, tmp_path):
+    frame = pd.read_csv(data_dir / "molnet" / "delaney.csv").iloc[:120]
+    esol = dataset_from_inputs(frame["smiles"].tolist(), frame[["logp"]].to_numpy(), MoleculeFeaturizer(), targets=["logp"])
+    metrics = trainer.train(esol, tmp_path / "run", _config(epochs=3), progress=False)
+    log = pd.read_csv(tmp_path / "run" / "log.csv")
+    std = json.loads((tmp_path / "run" / "run.json").read_text())["scaler"]["std"][0]
+    assert list(log.columns[:5]) == ["epoch", "train_loss", "val_loss", "val_mae", "val_scaled_mae"]
+    np.testing.assert_allclose(log["val_scaled_mae"] * std, log["val_mae"], rtol=1e-5)
+    best = log.loc[log["epoch"] == metrics["best_epoch"]].iloc[0]
+    assert abs(best["val_mae"] - metrics["val"]["mae"]) < 1e-4  # the log and metrics.json agree, in the target's units
+
+
+def test_every_classification_metric_names_its_threshold(sider, tmp_path):
+    metrics = trainer.train(sider, tmp_path / "run", _config(epochs=1), progress=False)
+    assert metrics["val"]["threshold"] == metrics["test"]["threshold"] == "0.5"
+    assert metrics["val_tuned_threshold"]["threshold"] == metrics["test_tuned_threshold"]["threshold"] == "tuned on val"
+    assert evaluate(load_run(tmp_path / "run"), sider)["threshold"] == "tuned on val"
+    assert evaluate(load_run(tmp_path / "run"), sider, thresholds=0.5)["threshold"] == "0.5"
 
 
 @pytest.mark.multiprocess
