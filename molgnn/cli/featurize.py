@@ -14,9 +14,9 @@ from molgnn.data.build import load_dataset, resolve_spec
 from molgnn.errors import ConfigError
 from molgnn.featurize.base import CRYSTALS, MOLECULES, Featurizer
 from molgnn.featurize.crystal import CHARGE_SCHEMES, ISOLATED_POLICIES, CrystalFeaturizer
-from molgnn.featurize.molecule import MoleculeFeaturizer
+from molgnn.featurize.molecule import DESCRIPTOR_SETS, MoleculeFeaturizer
 
-FEATURIZER_FLAGS = {MOLECULES: ("gasteiger", "fingerprint_bits"),
+FEATURIZER_FLAGS = {MOLECULES: ("gasteiger", "fingerprint_bits", "descriptors"),
                     CRYSTALS: ("cutoff", "max_neighbors", "charges", "element_features", "isolated")}
 
 
@@ -44,6 +44,8 @@ def dataset_arguments(parser, optional: bool = False, featurizer_flags: bool = T
     molecules = parser.add_argument_group("molecule featurizer")
     molecules.add_argument("--gasteiger", action="store_true", default=None, help="add Gasteiger partial charges")
     molecules.add_argument("--fingerprint-bits", type=int, help="add a Morgan fingerprint of this length")
+    molecules.add_argument("--descriptors", choices=DESCRIPTOR_SETS,
+                           help="add molecule descriptors: rdkit2d (RDKit's 2D descriptors; default none)")
     crystals = parser.add_argument_group("crystal featurizer")
     crystals.add_argument("--cutoff", type=float, help="neighbour radius, Å (default 8)")
     crystals.add_argument("--max-neighbors", type=int, help="neighbours per atom (default 12)")

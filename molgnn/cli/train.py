@@ -51,9 +51,11 @@ def run(args) -> int:
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     config = TrainConfig.from_dict(values)
-    needs_fingerprints = "fingerprint" in model_spec(config.model).requires | OVERSAMPLERS[config.oversample].requires
-    if needs_fingerprints and not args.fingerprint_bits:
+    needs = model_spec(config.model).requires | OVERSAMPLERS[config.oversample].requires
+    if "fingerprint" in needs and not args.fingerprint_bits:
         args.fingerprint_bits = 2048
+    if "descriptors" in needs and args.descriptors is None:
+        args.descriptors = "rdkit2d"
     dataset = load_from_args(args)
     try:
         metrics = train(dataset, Path(args.out), config, resume=not args.no_resume, progress=not args.json)

@@ -91,7 +91,8 @@ class ModelSpec:
             hint = featurizer.hints.get(missing[0], f"{type(featurizer).__name__} cannot add them")
             raise ConfigError(f"model {self.name!r} needs {missing[0]} (data.{GRAPH_PARTS[missing[0]]}): {hint}")
         available = {**featurizer.graph_dims(), "out_dim": out_dim}
-        return {name: available[name] for name in inspect.signature(self.cls).parameters if name in available}
+        return {name: available[name] for name in inspect.signature(self.cls).parameters
+                if name in available and name not in self.fixed}
 
     def build(self, **kwargs) -> nn.Module:
         """The model with ``kwargs``: the data arguments and any of ``arguments()``."""
@@ -126,7 +127,10 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in [
     ModelSpec("attentivefp", AttentiveFPModel, MOLECULES, "AttentiveFP (Xiong et al. 2020), torch_geometric's implementation"),
     ModelSpec("gine", GINEModel, MOLECULES, "GIN with edge features (Hu et al. 2020), a plain message-passing baseline"),
     ModelSpec("hybrid", HybridModel, MOLECULES, "AttentiveFP graph embedding joined with an MLP over the Morgan fingerprint",
-              requires=frozenset({"fingerprint"})),
+              {"descriptor_dim": 0}, frozenset({"fingerprint"})),
+    ModelSpec("hybrid_descriptors", HybridModel, MOLECULES,
+              "hybrid + an MLP over the molecule descriptors (RDKit 2D), normalized with training statistics",
+              requires=frozenset({"fingerprint", "descriptors"})),
 ]}
 
 
