@@ -10,7 +10,9 @@ from molgnn.distributed.environment import torchrun_environment
 from molgnn.distributed.learners import leave
 from molgnn.imbalance import OVERSAMPLERS
 from molgnn.models.registry import MODELS, model_spec
+from molgnn.errors import ConfigError
 from molgnn.train.config import DISTRIBUTED, OPTIMIZERS, SCHEDULERS, SPLITS, TrainConfig
+from molgnn.train.ensemble import train_ensemble
 from molgnn.train.trainer import train
 
 
@@ -35,6 +37,11 @@ def add_parser(verbs, name: str) -> None:
     parser.add_argument("--oversample-budget", type=float, help="samples to add, as a fraction of the training set (0.25)")
     parser.add_argument("--pos-weight", action="store_true", default=None, help="weight positives per label")
     parser.add_argument("--no-resume", action="store_true", help="start over even if the run folder has a run")
+    members = parser.add_mutually_exclusive_group()
+    members.add_argument("--ensemble", type=int, metavar="K",
+                         help="train K members on one split with seeds SEED..SEED+K-1 into an ensemble folder OUT")
+    members.add_argument("--folds", type=int, metavar="K",
+                         help="train K members by K-fold cross-validation into an ensemble folder OUT")
     parallel = parser.add_argument_group("distributed training (launch with torchrun, see the README)")
     parallel.add_argument("--distributed", choices=DISTRIBUTED, help="ddp, K-AVG, block-momentum MAVG or Hier-AVG (default none)")
     parallel.add_argument("--average-every", type=int, help="K: local steps between model averages (kavg, mavg, hier)")
@@ -56,7 +63,15 @@ def run(args) -> int:
         args.fingerprint_bits = 2048
     if "descriptors" in needs and args.descriptors is None:
         args.descriptors = "rdkit2d"
+    k = args.ensemble or args.folds
+    if k and config.distributed != "none":
+        raise ConfigError("--ensemble / --folds train the members one after the other in this process; "
+                          "drop --distributed")
     dataset = load_from_args(args)
+    if k:
+        metrics = train_ensemble(dataset, Path(args.out), config, k, "seeds" if args.ensemble else "folds",
+                                 resume=not args.no_resume, progress=not args.json)
+        return _print_ensemble(metrics, args)
     try:
         metrics = train(dataset, Path(args.out), config, resume=not args.no_resume, progress=not args.json)
     finally:
@@ -68,8 +83,22 @@ def run(args) -> int:
     else:
         for split in ("val", "test"):
             if split in metrics:
-                shown = {k: v for k, v in metrics[split].items() if not isinstance(v, (dict, list))}
-                print(f"{split}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                               for k, v in shown.items()))
+                print(f"{split}: {_scores(metrics[split])}")
         print(f"run folder: {args.out}")
     return 0
+
+
+def _print_ensemble(metrics: dict, args) -> int:
+    if args.json:
+        print(json.dumps(metrics))
+        return 0
+    pooled = "ensemble" if metrics["mode"] == "seeds" else "out_of_fold"
+    print(f"members' test mean: {_scores(metrics['member_mean'])}")
+    print(f"{pooled.replace('_', '-')}: {_scores(metrics[pooled])}")
+    print(f"ensemble folder ({metrics['k']} members): {args.out}")
+    return 0
+
+
+def _scores(scores: dict) -> str:
+    shown = {k: v for k, v in scores.items() if not isinstance(v, (dict, list))}
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
