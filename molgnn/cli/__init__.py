@@ -11,11 +11,11 @@ import argparse
 import sys
 
 from molgnn import __version__
-from molgnn.cli import datasets, evaluate, featurize, imbalance, models, oversample, predict, screen, train
+from molgnn.cli import datasets, evaluate, featurize, imbalance, models, oversample, predict, screen, train, tune
 from molgnn.errors import MolgnnError
 
 VERBS = {"datasets": datasets, "models": models, "featurize": featurize, "train": train, "evaluate": evaluate,
-         "predict": predict, "imbalance": imbalance, "oversample": oversample, "screen": screen}
+         "predict": predict, "imbalance": imbalance, "oversample": oversample, "screen": screen, "tune": tune}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,23 @@ def add_parser(verbs, name: str) -> None:
     parser = verbs.add_parser(name, help="train a model on a dataset into a run folder")
     dataset_arguments(parser)
     parser.add_argument("--out", required=True, help="run folder (an interrupted run resumes there)")
+    config_arguments(parser)
+    parser.add_argument("--no-resume", action="store_true", help="start over even if the run folder has a run")
+    members = parser.add_mutually_exclusive_group()
+    members.add_argument("--ensemble", type=int, metavar="K",
+                         help="train K members on one split with seeds SEED..SEED+K-1 into an ensemble folder OUT")
+    members.add_argument("--folds", type=int, metavar="K",
+                         help="train K members by K-fold cross-validation into an ensemble folder OUT")
+    parallel = parser.add_argument_group("distributed training (launch with torchrun, see the README)")
+    parallel.add_argument("--distributed", choices=DISTRIBUTED, help="ddp, K-AVG, block-momentum MAVG or Hier-AVG (default none)")
+    parallel.add_argument("--average-every", type=int, help="K: local steps between model averages (kavg, mavg, hier)")
+    parallel.add_argument("--block-momentum", type=float, help="mu of mavg (0 gives kavg)")
+    parallel.add_argument("--group-size", type=int, help="S: learners per group of hier")
+    parallel.add_argument("--global-every", type=int, help="K2: group averages between global averages (hier)")
+
+
+def config_arguments(parser) -> None:
+    """The flags of the training config (shared by train and tune); unset, the config file's or default value holds."""
     parser.add_argument("--config", help="JSON/TOML training config; unknown keys are rejected; flags override it")
     parser.add_argument("--model", choices=list(MODELS), help="model name (default cgcnn)")
     parser.add_argument("--model-args", type=json.loads, help='model arguments as JSON, e.g. \'{"hidden": 128}\'')
@@ -36,26 +53,16 @@ def add_parser(verbs, name: str) -> None:
                         help="oversample the training split (molgnn's own: cooccurrence; default none)")
     parser.add_argument("--oversample-budget", type=float, help="samples to add, as a fraction of the training set (0.25)")
     parser.add_argument("--pos-weight", action="store_true", default=None, help="weight positives per label")
-    parser.add_argument("--no-resume", action="store_true", help="start over even if the run folder has a run")
-    members = parser.add_mutually_exclusive_group()
-    members.add_argument("--ensemble", type=int, metavar="K",
-                         help="train K members on one split with seeds SEED..SEED+K-1 into an ensemble folder OUT")
-    members.add_argument("--folds", type=int, metavar="K",
-                         help="train K members by K-fold cross-validation into an ensemble folder OUT")
-    parallel = parser.add_argument_group("distributed training (launch with torchrun, see the README)")
-    parallel.add_argument("--distributed", choices=DISTRIBUTED, help="ddp, K-AVG, block-momentum MAVG or Hier-AVG (default none)")
-    parallel.add_argument("--average-every", type=int, help="K: local steps between model averages (kavg, mavg, hier)")
-    parallel.add_argument("--block-momentum", type=float, help="mu of mavg (0 gives kavg)")
-    parallel.add_argument("--group-size", type=int, help="S: learners per group of hier")
-    parallel.add_argument("--global-every", type=int, help="K2: group averages between global averages (hier)")
 
 
-def run(args) -> int:
+def config_from_args(args) -> TrainConfig:
+    """The training config of ``--config`` with the flags set on top; the featurizer flags the model and the
+    oversampler need (fingerprints, descriptors) are switched on in ``args``."""
     values = TrainConfig.from_file(args.config).to_dict() if args.config else {}
     for key in ("model", "model_args", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "scheduler",
                 "patience", "split", "seed", "pos_weight", "oversample", "oversample_budget", "distributed",
                 "average_every", "block_momentum", "group_size", "global_every"):
-        if getattr(args, key) is not None:
+        if getattr(args, key, None) is not None:
             values[key] = getattr(args, key)
     config = TrainConfig.from_dict(values)
     needs = model_spec(config.model).requires | OVERSAMPLERS[config.oversample].requires
@@ -63,6 +70,11 @@ def run(args) -> int:
         args.fingerprint_bits = 2048
     if "descriptors" in needs and args.descriptors is None:
         args.descriptors = "rdkit2d"
+    return config
+
+
+def run(args) -> int:
+    config = config_from_args(args)
     k = args.ensemble or args.folds
     if k and config.distributed != "none":
         raise ConfigError("--ensemble / --folds train the members one after the other in this process; "

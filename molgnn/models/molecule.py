@@ -9,6 +9,15 @@ from torch_geometric.nn import AttentiveFP, GINEConv, global_add_pool
 from molgnn.models.crystal import _batch_vector
 from molgnn.nn import DescriptorScaler
 
+# Search spaces of ``molgnn tune`` (``molgnn.models.registry.SearchSpace``: argument -> ("choice", values),
+# ("int", low, high), ("float", low, high) or ("log", low, high)), around the published settings of each model.
+ATTENTIVEFP_SEARCH = {"hidden": ("choice", (64, 128, 200, 300)), "layers": ("int", 1, 4), "timesteps": ("int", 1, 3),
+                      "dropout": ("float", 0.0, 0.5)}
+GINE_SEARCH = {"hidden": ("choice", (64, 128, 256)), "layers": ("int", 2, 5), "dropout": ("float", 0.0, 0.5)}
+HYBRID_SEARCH = {**ATTENTIVEFP_SEARCH, "fp_hidden": ("choice", (128, 256, 512))}
+HYBRID_DESCRIPTORS_SEARCH = {**HYBRID_SEARCH, "descriptor_hidden": ("choice", (128, 256, 512)),
+                             "descriptor_scaling": ("choice", ("quantile", "standard"))}
+
 
 class AttentiveFPModel(nn.Module):
     """AttentiveFP (Xiong et al., J. Med. Chem. 63, 8749 (2020)), torch_geometric's implementation.

@@ -23,8 +23,16 @@ from torch import nn
 
 from molgnn.errors import ConfigError, UnknownNameError
 from molgnn.featurize.base import CRYSTALS, GRAPH_PARTS, MOLECULES
-from molgnn.models.crystal import CrystalGNN
-from molgnn.models.molecule import AttentiveFPModel, GINEModel, HybridModel
+from molgnn.models.crystal import CRYSTAL_SEARCH, CrystalGNN
+from molgnn.models.molecule import (
+    ATTENTIVEFP_SEARCH,
+    GINE_SEARCH,
+    HYBRID_DESCRIPTORS_SEARCH,
+    HYBRID_SEARCH,
+    AttentiveFPModel,
+    GINEModel,
+    HybridModel,
+)
 
 # arguments a model is built with that come from the data: input sizes (the featurizer's graph_dims) and out_dim
 DATA_ARGUMENTS = ("node_dim", "edge_dim", "fp_dim", "descriptor_dim", "out_dim")
@@ -34,6 +42,11 @@ CRYSTAL_VARIANTS = {
     "attention": ("attention", frozenset(), "multi-head attention over neighbours"),
     "charge": ("charge", frozenset({"charges"}), "embedded partial charges"),
 }
+
+
+# how ``molgnn tune`` draws an argument: ("choice", values), ("int", low, high), ("float", low, high), ("log", low, high)
+SEARCH_KINDS = ("choice", "int", "float", "log")
+SearchSpace = Mapping[str, tuple]
 
 
 class UnknownModelError(UnknownNameError):
@@ -51,6 +64,7 @@ class ModelSpec:
         summary: one line on what it is.
         fixed: arguments of ``cls`` that the name decides (e.g. ``{"charge": True}``).
         requires: optional graph parts it reads (``"charges"``, ``"fingerprint"``, ``"descriptors"``).
+        search_space: the arguments ``molgnn tune`` searches and their ranges (``SearchSpace``).
     """
 
     name: str
@@ -59,11 +73,16 @@ class ModelSpec:
     summary: str
     fixed: Mapping[str, object] = field(default_factory=dict)
     requires: frozenset[str] = frozenset()
+    search_space: SearchSpace = field(default_factory=dict)
 
     def __post_init__(self):
         unknown = set(self.requires) - set(GRAPH_PARTS)
         if unknown:
             raise ConfigError(f"model {self.name!r} requires unknown graph parts {sorted(unknown)}; parts: {list(GRAPH_PARTS)}")
+        self.check_arguments(self.search_space)
+        bad = {name: space for name, space in self.search_space.items() if space[0] not in SEARCH_KINDS}
+        if bad:
+            raise ConfigError(f"model {self.name!r} has search ranges of unknown kinds {bad}; kinds: {SEARCH_KINDS}")
 
     def arguments(self) -> dict[str, object]:
         """The arguments a user may set (``model_args``), with their defaults."""
@@ -76,7 +95,8 @@ class ModelSpec:
         parameters = inspect.signature(self.cls).parameters
         return {"name": self.name, "summary": self.summary, "class": f"{self.cls.__module__}.{self.cls.__qualname__}",
                 "kind": self.kind, "fixed": dict(self.fixed), "requires": sorted(self.requires),
-                "data_arguments": [name for name in parameters if name in DATA_ARGUMENTS], "arguments": self.arguments()}
+                "data_arguments": [name for name in parameters if name in DATA_ARGUMENTS], "arguments": self.arguments(),
+                "search_space": {name: list(space) for name, space in self.search_space.items()}}
 
     def data_arguments(self, featurizer, out_dim: int, data: str = "the data") -> dict[str, int]:
         """The input sizes and ``out_dim`` of this model on ``featurizer``'s graphs.
@@ -118,19 +138,22 @@ def _crystal_specs() -> list[ModelSpec]:
             requires = frozenset().union(*(CRYSTAL_VARIANTS[part][1] for part in parts))
             adds = [CRYSTAL_VARIANTS[part][2] for part in parts]
             summary = " + ".join(["CGCNN" if adds else "CGCNN (Xie & Grossman 2018): gated convolution, mean pooling", *adds])
-            specs.append(ModelSpec("_".join(parts) or "cgcnn", CrystalGNN, CRYSTALS, summary, flags, requires))
+            specs.append(ModelSpec("_".join(parts) or "cgcnn", CrystalGNN, CRYSTALS, summary, flags, requires,
+                                   CRYSTAL_SEARCH))
     return specs
 
 
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in [
     *_crystal_specs(),
-    ModelSpec("attentivefp", AttentiveFPModel, MOLECULES, "AttentiveFP (Xiong et al. 2020), torch_geometric's implementation"),
-    ModelSpec("gine", GINEModel, MOLECULES, "GIN with edge features (Hu et al. 2020), a plain message-passing baseline"),
+    ModelSpec("attentivefp", AttentiveFPModel, MOLECULES, "AttentiveFP (Xiong et al. 2020), torch_geometric's implementation",
+              search_space=ATTENTIVEFP_SEARCH),
+    ModelSpec("gine", GINEModel, MOLECULES, "GIN with edge features (Hu et al. 2020), a plain message-passing baseline",
+              search_space=GINE_SEARCH),
     ModelSpec("hybrid", HybridModel, MOLECULES, "AttentiveFP graph embedding joined with an MLP over the Morgan fingerprint",
-              {"descriptor_dim": 0}, frozenset({"fingerprint"})),
+              {"descriptor_dim": 0}, frozenset({"fingerprint"}), HYBRID_SEARCH),
     ModelSpec("hybrid_descriptors", HybridModel, MOLECULES,
               "hybrid + an MLP over the molecule descriptors (RDKit 2D), normalized with training statistics",
-              requires=frozenset({"fingerprint", "descriptors"})),
+              requires=frozenset({"fingerprint", "descriptors"}), search_space=HYBRID_DESCRIPTORS_SEARCH),
 ]}
 
 

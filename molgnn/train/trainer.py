@@ -171,7 +171,7 @@ class Training:
         model = build_model(config.model, **model_args).to(device)
         _fit_descriptor_scalers(model, dataset[torch.as_tensor(split.train)])
         optimizer = _optimizer(model, config)
-        scheduler = _scheduler(optimizer, config, _monitor(config, task) in MAXIMIZED)
+        scheduler = _scheduler(optimizer, config, monitor_for(config, task) in MAXIMIZED)
         state = {"epoch": 0, "best": None, "bad_epochs": 0, "history": []}
         synchronizer = make_synchronizer(config.distributed, learners, config.average_every, config.block_momentum,
                                          config.group_size, config.global_every) if learners.distributed else None
@@ -198,7 +198,7 @@ class Training:
     @property
     def monitor(self) -> str:
         """The validation metric that early stopping and the best weights follow."""
-        return _monitor(self.config, self.dataset.task)
+        return monitor_for(self.config, self.dataset.task)
 
     def run_epoch(self, epoch: int) -> dict:
         """Train and validate epoch ``epoch``, step the schedule, keep the weights if they are the best so far,
@@ -297,7 +297,8 @@ def _learners_predict(model, learners: Learners, val_set, task: str, scaler: Tar
     return gather_predictions(learners, indices, y_true, y_pred, loss)
 
 
-def _monitor(config: TrainConfig, task: str) -> str:
+def monitor_for(config: TrainConfig, task: str) -> str:
+    """The validation metric ``config`` monitors on a ``task``: ``config.monitor``, with ``auto`` resolved."""
     if config.monitor != "auto":
         return config.monitor
     return "roc_auc" if is_classification(task) else "mae"
