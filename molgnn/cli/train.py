@@ -8,9 +8,9 @@ from pathlib import Path
 from molgnn.cli.featurize import dataset_arguments, load_from_args
 from molgnn.distributed.environment import torchrun_environment
 from molgnn.distributed.learners import leave
+from molgnn.errors import ConfigError
 from molgnn.imbalance import OVERSAMPLERS
 from molgnn.models.registry import MODELS, model_spec
-from molgnn.errors import ConfigError
 from molgnn.train.config import DISTRIBUTED, OPTIMIZERS, SCHEDULERS, SPLITS, TrainConfig
 from molgnn.train.ensemble import train_ensemble
 from molgnn.train.trainer import train

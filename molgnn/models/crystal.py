@@ -9,7 +9,6 @@ from torch_geometric.nn import global_mean_pool
 
 from molgnn.nn import CGCNNConv, ChargeEmbedding, EdgeUpdate, NeighborAttentionConv
 
-
 # The search space of ``molgnn tune`` for the crystal variants (see ``molgnn.models.registry.SearchSpace``).
 CRYSTAL_SEARCH = {"hidden": ("choice", (32, 64, 128)), "layers": ("int", 2, 5), "head_hidden": ("choice", (64, 128, 256)),
                   "dropout": ("float", 0.0, 0.4)}

@@ -95,7 +95,8 @@ class ModelSpec:
         parameters = inspect.signature(self.cls).parameters
         return {"name": self.name, "summary": self.summary, "class": f"{self.cls.__module__}.{self.cls.__qualname__}",
                 "kind": self.kind, "fixed": dict(self.fixed), "requires": sorted(self.requires),
-                "data_arguments": [name for name in parameters if name in DATA_ARGUMENTS and name not in self.fixed], "arguments": self.arguments(),
+                "data_arguments": [name for name in parameters if name in DATA_ARGUMENTS and name not in self.fixed],
+                "arguments": self.arguments(),
                 "search_space": {name: list(space) for name, space in self.search_space.items()}}
 
     def data_arguments(self, featurizer, out_dim: int, data: str = "the data") -> dict[str, int]:

@@ -34,7 +34,7 @@ from sklearn.model_selection import KFold
 
 from molgnn.atomic import atomic_write_text
 from molgnn.data.dataset import GraphDataset
-from molgnn.data.splits import Split, make_split
+from molgnn.data.splits import Split
 from molgnn.errors import ConfigError
 from molgnn.tasks import is_classification
 from molgnn.train.checkpoint import CheckpointError, load_run
@@ -42,7 +42,7 @@ from molgnn.train.config import TrainConfig
 from molgnn.train.evaluate import predict_batches
 from molgnn.train.loader import expanded_batches
 from molgnn.train.metrics import classification_metrics, regression_metrics
-from molgnn.train.trainer import Callback, train
+from molgnn.train.trainer import Callback, config_split, train
 
 ENSEMBLE_FILE = "ensemble.json"
 MODES = ("seeds", "folds")
@@ -61,12 +61,7 @@ def member_splits(dataset: GraphDataset, config: TrainConfig, k: int, mode: str 
     if k < 2:
         raise ConfigError(f"an ensemble needs at least 2 members, got {k}")
     if mode == "seeds":
-        y = dataset.labels.numpy() if is_classification(dataset.task) else None
-        if config.split == "stratified" and y is None:
-            raise ConfigError("a stratified split balances class labels; use split 'random' or 'scaffold' for regression")
-        split = make_split(config.split, len(dataset), smiles=dataset.smiles, y=y, fractions=config.split_fractions,
-                           seed=config.seed)
-        return [split] * k
+        return [config_split(dataset, config)] * k
     if len(dataset) < 2 * k:
         raise ConfigError(f"{k}-fold cross-validation needs at least {2 * k} records, dataset has {len(dataset)}")
     splits = []

@@ -310,14 +310,19 @@ def _resolve_split(dataset: GraphDataset, run_dir: Path, config: TrainConfig, sp
     if resume and saved.exists():
         return Split.from_dict(json.loads(saved.read_text()), dataset.ids)
     if split is None:
-        if config.split == "stratified" and not is_classification(dataset.task):
-            raise ConfigError(f"a stratified split balances class labels, but dataset {dataset.meta['name']!r} is a "
-                             f"{dataset.task} task: use split 'random' or 'scaffold'")
-        y = dataset.labels.numpy() if is_classification(dataset.task) else None
-        split = make_split(config.split, len(dataset), smiles=dataset.smiles, y=y, fractions=config.split_fractions,
-                           seed=config.seed)
+        split = config_split(dataset, config)
     saved.write_text(json.dumps(split.to_dict(dataset.ids)))
     return split
+
+
+def config_split(dataset: GraphDataset, config: TrainConfig) -> Split:
+    """The split ``config`` asks for on ``dataset``: ``config.split`` with its fractions, seeded by ``config.seed``."""
+    if config.split == "stratified" and not is_classification(dataset.task):
+        raise ConfigError(f"a stratified split balances class labels, but dataset {dataset.meta['name']!r} is a "
+                         f"{dataset.task} task: use split 'random' or 'scaffold'")
+    y = dataset.labels.numpy() if is_classification(dataset.task) else None
+    return make_split(config.split, len(dataset), smiles=dataset.smiles, y=y, fractions=config.split_fractions,
+                      seed=config.seed)
 
 
 def _oversampled(train_set: GraphDataset, config: TrainConfig, run_dir: Path | None) -> GraphDataset:

@@ -35,8 +35,7 @@ from molgnn.data.splits import Split
 from molgnn.errors import ConfigError
 from molgnn.models.registry import model_spec
 from molgnn.train.config import TrainConfig
-from molgnn.train.ensemble import member_splits
-from molgnn.train.trainer import MAXIMIZED, Callback, monitor_for, train
+from molgnn.train.trainer import MAXIMIZED, Callback, config_split, monitor_for, train
 
 STUDY_FILE, BEST_CONFIG = "study.db", "best_config.json"
 # the training settings every study searches, as the models' search spaces (molgnn.models.registry.SearchSpace)
@@ -89,7 +88,7 @@ def trial_config(config: TrainConfig, params: dict) -> TrainConfig:
 
 def study_dataset(dataset: GraphDataset, config: TrainConfig) -> tuple[GraphDataset, Split]:
     """The training and validation records of ``config``'s split, and that split over them (no test set)."""
-    split = member_splits(dataset, config, 2, "seeds")[0]
+    split = config_split(dataset, config)
     kept = np.concatenate([split.train, split.val])
     n_train, n_val = len(split.train), len(split.val)
     subset = dataset[torch.as_tensor(kept)]
