@@ -8,6 +8,8 @@
   scored on them, and they stay unseen for the final comparison.
 - Each trial is a normal run folder, ``<study>/trials/trial<N>``; the objective is its best
   validation value of the trainer's monitor (``config.monitor``; ROC-AUC for classification).
+  Trial 0 of a new study is the base config itself (``base_params``), so the study shows what the
+  search gained over it.
 - Trials are pruned by Optuna's median rule on the validation curve: a ``Callback`` reports the
   monitor after each epoch and sets ``training.stop`` when the trial should be pruned.
 - ``jobs`` trials run at a time, each in its own process (one torch thread each), sharing the
@@ -79,6 +81,18 @@ def suggest(trial, space: dict) -> dict:
     return values
 
 
+def base_params(config: TrainConfig) -> dict:
+    """The values ``config`` (or its model's defaults) gives the searched settings, where the search space holds them."""
+    spec = model_spec(config.model)
+    current = {**{name: getattr(config, name) for name in TRAINING_SPACE}, **spec.arguments(), **config.model_args}
+    params = {}
+    for name, (kind, *bounds) in {**TRAINING_SPACE, **spec.search_space}.items():
+        value = current[name]
+        if (value in bounds[0]) if kind == "choice" else (bounds[0] <= value <= bounds[1]):
+            params[name] = value
+    return params
+
+
 def trial_config(config: TrainConfig, params: dict) -> TrainConfig:
     """``config`` with a trial's parameters: the training settings set, the model's arguments merged into ``model_args``."""
     training = {name: value for name, value in params.items() if name in TRAINING_SPACE}
@@ -139,8 +153,10 @@ def tune(dataset: GraphDataset, study_dir: str | Path, config: TrainConfig, tria
         raise ConfigError(f"trials and jobs must be >= 1, got {trials} and {jobs}")
     monitor = monitor_for(config, dataset.task)
     storage = f"sqlite:///{study_dir / STUDY_FILE}"
-    optuna.create_study(storage=_storage(storage), study_name="molgnn", load_if_exists=True,
-                        direction="maximize" if monitor in MAXIMIZED else "minimize")
+    study = optuna.create_study(storage=_storage(storage), study_name="molgnn", load_if_exists=True,
+                                direction="maximize" if monitor in MAXIMIZED else "minimize")
+    if not study.trials:  # a new study: its first trial is the base config, the figure the search has to beat
+        study.enqueue_trial(base_params(config))
     subset, split = study_dataset(dataset, config)
     atomic_write_text(study_dir / "base_config.json", json.dumps(config.to_dict(), indent=1))
     arguments = (str(study_dir), storage, config.to_dict(), trials, timeout, warmup_epochs, progress)

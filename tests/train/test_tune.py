@@ -13,7 +13,7 @@ from molgnn.train import trainer
 from molgnn.train.checkpoint import load_run
 from molgnn.train.config import TrainConfig
 from molgnn.train.ensemble import member_splits
-from molgnn.train.tune import TRAINING_SPACE, PruningCallback, study_dataset, suggest, trial_config, tune
+from molgnn.train.tune import TRAINING_SPACE, PruningCallback, base_params, study_dataset, suggest, trial_config, tune
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,13 @@ def test_every_model_declares_a_search_space_of_its_own_arguments():
     config = trial_config(_config(model="hybrid_descriptors", model_args={"dropout": 0.1}), params)
     assert config.lr == params["lr"] and config.model_args["hidden"] == params["hidden"]
     assert config.model_args["dropout"] == params["dropout"] and "lr" not in config.model_args
+
+
+def test_base_params_are_the_config_values_inside_the_search_space():
+    params = base_params(_config(model="hybrid_descriptors", model_args={"hidden": 128, "dropout": 0.2}))
+    assert params["hidden"] == 128 and params["dropout"] == 0.2 and params["lr"] == 1e-3 and params["batch_size"] == 32
+    assert params["layers"] == 2 and params["descriptor_scaling"] == "quantile"  # the model's defaults
+    assert "hidden" not in base_params(_config())  # gine with hidden 16: outside the choices, left to the sampler
 
 
 def test_the_study_never_sees_the_test_records(sider):
@@ -61,6 +68,9 @@ def test_parallel_study_writes_a_best_config_train_accepts_and_resumes(sider, tm
     assert TrainConfig.from_file(result.best_config_path) == result.best_config
     best = load_run(tmp_path / "study" / "trials" / f"trial{result.best_trial}")
     assert best.info["train_config"] == result.best_config.to_dict() and 0 <= result.best_value <= 1
+    first = json.loads((tmp_path / "study" / "trials" / "trial0" / "config.json").read_text())
+    assert first["lr"] == _config().lr and first["batch_size"] == _config().batch_size
+    assert first["model_args"]["layers"] == MODELS["gine"].arguments()["layers"]  # trial 0 is the base config
     trials = pd.read_csv(tmp_path / "study" / "trials.csv")
     assert len(trials) == finished and result.best_value == trials["value"].max()
     again = tune(sider, tmp_path / "study", _config(), trials=finished + 1, jobs=1, warmup_epochs=1, progress=False)
