@@ -12,6 +12,14 @@ engine (see ``molgnn.screen``):
     result = screen(["runs/fold0", "runs/fold1"], "library.csv", "hits.parquet")
     result.top(100, sort="co2_1bar", max_std=0.2)
     predict("runs/fold0", ["CCO", "c1ccccc1O"])   # a table: index, id, source, status, reason, predictions
+
+Hyper-parameter search and ensembles, the twins of ``molgnn tune`` and ``molgnn train --ensemble``:
+
+    from molgnn.api import train_ensemble, tune
+    from molgnn.data import load_dataset
+    dataset = load_dataset("tox21", featurizer=MoleculeFeaturizer(fingerprint_bits=2048, descriptors="rdkit2d"))
+    study = tune(dataset, "studies/tox21", TrainConfig(model="hybrid_descriptors", epochs=30), trials=40, jobs=2)
+    train_ensemble(dataset, "runs/tox21-ens", study.best_config, k=5)   # predict("runs/tox21-ens", ...): mean, std
 """
 
 from __future__ import annotations
@@ -39,7 +47,9 @@ from molgnn.screen.store import LEADING_COLUMNS
 from molgnn.tasks import CLASSIFICATION_TASKS, REGRESSION_TASKS, is_classification
 from molgnn.train.checkpoint import load_run
 from molgnn.train.config import TrainConfig
+from molgnn.train.ensemble import train_ensemble  # noqa: F401  (molgnn train --ensemble / --folds)
 from molgnn.train.trainer import train
+from molgnn.train.tune import TuneResult, tune  # noqa: F401  (molgnn tune)
 
 
 class NotFittedError(MolgnnError, RuntimeError):

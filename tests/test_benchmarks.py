@@ -26,17 +26,22 @@ def test_featurize_benchmark_quick(data_dir):
     assert summary["neighbour_check"]["ok"]
     for key in ("molgnn_vs_from_smiles", "molgnn_fraction_of_parse_rate", "crystal_speedup_vs_cgcnn"):
         assert summary[key] > 0
+    described = summary["tox21_descriptors"]
+    assert described["descriptors"] > 150 and (described["speedup"] > 0 or described["chemprop"] != "ok")
 
 
 @pytest.mark.slow
 def test_drug_effects_benchmark_quick(data_dir, tmp_path):
     summary = run_quick("drug_effects.py", "--data-dir", data_dir, "--work-dir", tmp_path / "work", "--out", tmp_path / "out")
     assert set(summary["goals"]) == {"sider", "tox21"}
-    molgnn_runs = 2 * 2 * 4  # data sets x models x oversampling settings, one split and seed
-    assert summary["runs"] == molgnn_runs + (2 if summary["chemprop"] == "ok" else 0)
+    molgnn_runs = 2 * 4  # data sets x oversampling settings, one split and seed
+    assert summary["runs"] == molgnn_runs + (2 * 2 if summary["chemprop"] == "ok" else 0)  # chemprop with, without descriptors
     for goals in summary["goals"].values():
-        assert 0 <= goals["hybrid_roc_auc_stratified"] <= 1 and len(goals["macro_f1"]) == 2
-    assert (tmp_path / "out" / "drug_effects.md").read_text().count("| hybrid | cooccurrence | 1 |") == 2
+        assert 0 <= goals["roc_auc_stratified"] <= 1 and goals["rare_f1_wins"].keys() == {"none", "ml-ros", "mlsmote"}
+    report = (tmp_path / "out" / "drug_effects.md").read_text()
+    assert report.count("| hybrid_descriptors | cooccurrence | 1 |") == 2 and "paired rare-label macro-F1" in report
+    saved = json.loads((tmp_path / "out" / "drug_effects.json").read_text())
+    assert set(saved["rare_labels"]["tox21"]) <= set(saved["per_label_f1"]["tox21"]) and len(saved["rare_labels"]["tox21"]) == 4
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ import sys
 from molgnn import __version__
 from molgnn.errors import MolgnnError
 
-VERBS = ("datasets", "models", "featurize", "train", "evaluate", "predict", "imbalance", "oversample", "screen")
+VERBS = ("datasets", "models", "featurize", "train", "evaluate", "predict", "imbalance", "oversample", "screen", "tune")
 INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
 
 

@@ -14,7 +14,7 @@ from molgnn.errors import ConfigError
 from molgnn.featurize.base import CRYSTALS, MOLECULES
 
 CACHE_WAIT = 7200.0  # seconds
-FEATURIZER_FLAGS = {MOLECULES: ("gasteiger", "fingerprint_bits"),
+FEATURIZER_FLAGS = {MOLECULES: ("gasteiger", "fingerprint_bits", "descriptors"),
                     CRYSTALS: ("cutoff", "max_neighbors", "charges", "element_features", "isolated", "descriptors")}
 
 
@@ -53,9 +53,10 @@ def dataset_arguments(parser, optional: bool = False, featurizer_flags: bool = T
     crystals.add_argument("--element-features", help="'cgcnn' (default) or the path of an atom_init.json")
     crystals.add_argument("--isolated",
                           help="atom without neighbours in the cutoff: reject the structure (error, default) or keep the atom")
-    crystals.add_argument("--descriptors", type=_names, metavar="SETS",
-                          help="global descriptors to attach, comma-separated: pores (pore geometry), energies (CO2 "
-                               "host-guest energies from the charges); for the *_descriptors models")
+    parser.add_argument("--descriptors", metavar="SETS",
+                        help="global descriptors to attach, comma-separated; molecules: rdkit2d (RDKit's 2D "
+                             "descriptors); crystals: pores (pore geometry), energies (CO2 host-guest energies "
+                             "from the charges); for the *_descriptors models (default none)")
 
 
 def options_from_args(args) -> dict:
@@ -65,6 +66,9 @@ def options_from_args(args) -> dict:
 def featurizer_from_args(args, default):
     """``default`` with the fields that the featurizer flags of its kind set."""
     flags = {name: getattr(args, name) for name in FEATURIZER_FLAGS[default.kind] if getattr(args, name, None) is not None}
+    if "descriptors" in flags:  # one descriptor set per molecule, any number per crystal
+        names = tuple(name for name in _names(flags["descriptors"]) if name != "none")
+        flags["descriptors"] = names if default.kind == CRYSTALS else ",".join(names) or "none"
     return dataclasses.replace(default, **flags)
 
 

@@ -91,6 +91,8 @@ class GraphDataset(InMemoryDataset):
             "mean_edges": round(float(self.slices["edge_index"][-1]) / max(len(self), 1), 2),
             "cache_dir": self.meta.get("cache_dir"),
         }
+        if self.descriptors is not None:  # NaN marks a descriptor that could not be computed (the model imputes it)
+            summary["graphs_with_missing_descriptors"] = int(torch.isnan(self.descriptors).any(dim=1).sum())
         if is_classification(self.task) and y.numel():
             summary["positive_fraction"] = round(float(y[observed].mean()), 4)
         return summary

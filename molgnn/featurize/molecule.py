@@ -3,8 +3,10 @@
 Atom features: element (with an unknown slot), degree, formal charge, hybridization,
 aromaticity, total hydrogens, ring membership, chirality and radical electrons, each one-hot
 with an ``other`` slot so that an unseen value never crashes. Bond features: type, conjugation,
-ring membership and stereo. Optional: Gasteiger partial charges (``data.charge``) and a Morgan
-fingerprint (``data.fp``, ``[1, bits]`` uint8) for hybrid graph + fingerprint models.
+ring membership and stereo. Optional: Gasteiger partial charges (``data.charge``), a Morgan
+fingerprint (``data.fp``, ``[1, bits]`` uint8) for hybrid graph + fingerprint models, and RDKit's
+2D descriptors (``data.descriptors``, ``[1, K]`` float32, raw, NaN where RDKit cannot compute one;
+see ``molgnn.chem.rdkit_descriptors``).
 """
 
 from __future__ import annotations
@@ -21,12 +23,15 @@ from torch_geometric.data import Data
 from molgnn.chem import molecule as chem
 from molgnn.chem.elements import symbol
 from molgnn.chem.errors import InvalidInputError
+from molgnn.chem.rdkit_descriptors import rdkit_2d_descriptors, rdkit_2d_names
+from molgnn.errors import ConfigError
 from molgnn.featurize.base import MOLECULES, Featurizer
 from molgnn.featurize.collated import Collated
 from molgnn.featurize.onehot import Flag, OneHot, TableEncoder
 
 # Elements of drug-like and toxicology sets (MoleculeNet); anything else, including the dummy
 # atom ``*``, falls into the element=other slot.
+DESCRIPTOR_SETS = ("none", "rdkit2d")
 DRUG_ELEMENTS = (1, 3, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 19, 20, 22, 24, 25, 26, 27, 28,
                  29, 30, 33, 34, 35, 50, 53, 78, 80)
 
@@ -43,6 +48,8 @@ class MoleculeFeaturizer(Featurizer):
         gasteiger: add Gasteiger partial charges as ``data.charge`` ([N] float32).
         fingerprint_bits: length of the Morgan fingerprint in ``data.fp``; 0 for none.
         fingerprint_radius: Morgan radius (2 is ECFP4).
+        descriptors: ``"rdkit2d"`` adds RDKit's 2D descriptors as ``data.descriptors`` (raw values;
+            models standardize them with training statistics); ``"none"`` adds none.
 
     Example:
         >>> featurizer = MoleculeFeaturizer(fingerprint_bits=1024)
@@ -58,12 +65,19 @@ class MoleculeFeaturizer(Featurizer):
     gasteiger: bool = False
     fingerprint_bits: int = 0
     fingerprint_radius: int = 2
+    descriptors: str = "none"
 
     kind = MOLECULES
     chunk_size = 2048
     hints = {"charges": "featurize with gasteiger=True (molgnn train ... --gasteiger)",
-             "fingerprint": "featurize with fingerprint_bits > 0 (molgnn train ... --fingerprint-bits 2048)"}
-    part_settings = {"charges": ("gasteiger", False), "fingerprint": ("fingerprint_bits", 0)}
+             "fingerprint": "featurize with fingerprint_bits > 0 (molgnn train ... --fingerprint-bits 2048)",
+             "descriptors": "featurize with descriptors='rdkit2d' (molgnn train ... --descriptors rdkit2d)"}
+    part_settings = {"charges": ("gasteiger", False), "fingerprint": ("fingerprint_bits", 0),
+                     "descriptors": ("descriptors", "none")}
+
+    def __post_init__(self):
+        if self.descriptors not in DESCRIPTOR_SETS:
+            raise ConfigError(f"descriptors must be one of {DESCRIPTOR_SETS}, got {self.descriptors!r}")
 
     @cached_property
     def _atom_encoder(self) -> TableEncoder:
@@ -109,10 +123,15 @@ class MoleculeFeaturizer(Featurizer):
 
     @property
     def provides(self) -> frozenset[str]:
-        return frozenset({"charges"} if self.gasteiger else set()) | frozenset({"fingerprint"} if self.fingerprint_bits else set())
+        parts = {"charges": self.gasteiger, "fingerprint": bool(self.fingerprint_bits), "descriptors": self.descriptors != "none"}
+        return frozenset(part for part, present in parts.items() if present)
+
+    @property
+    def descriptor_names(self) -> list[str]:
+        return list(rdkit_2d_names()) if self.descriptors == "rdkit2d" else []
 
     def graph_dims(self) -> dict[str, int]:
-        """``node_dim``, ``edge_dim`` and, with a fingerprint, ``fp_dim``."""
+        """``node_dim``, ``edge_dim`` and, with those parts, ``fp_dim`` and ``descriptor_dim``."""
         return {**super().graph_dims(), **({"fp_dim": self.fingerprint_bits} if self.fingerprint_bits else {})}
 
     @classmethod
@@ -193,6 +212,9 @@ class MoleculeFeaturizer(Featurizer):
         if self.fingerprint_bits:
             data.fp = torch.from_numpy(np.stack(fingerprints))
             slices["fp"] = graph_bounds
+        if self.descriptors == "rdkit2d":
+            data.descriptors = torch.from_numpy(rdkit_2d_descriptors(mols))
+            slices["descriptors"] = graph_bounds
         return Collated(data, slices), rejects
 
 

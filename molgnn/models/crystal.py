@@ -10,6 +10,10 @@ from torch_geometric.nn import global_mean_pool
 from molgnn.errors import ConfigError
 from molgnn.nn import CGCNNConv, ChargeEmbedding, DescriptorEncoder, EdgeUpdate, NeighborAttentionConv
 
+# The search space of ``molgnn tune`` for the crystal variants (see ``molgnn.models.registry.SearchSpace``).
+CRYSTAL_SEARCH = {"hidden": ("choice", (32, 64, 128)), "layers": ("int", 2, 5), "head_hidden": ("choice", (64, 128, 256)),
+                  "dropout": ("float", 0.0, 0.4)}
+
 
 class CrystalGNN(nn.Module):
     """Embedding -> ``layers`` convolutions -> mean pooling -> MLP head.

@@ -1,4 +1,4 @@
-"""Molecule networks: AttentiveFP, a GINE baseline, and a hybrid graph + fingerprint model."""
+"""Molecule networks: AttentiveFP, a GINE baseline, and a hybrid graph + fingerprint (+ descriptors) model."""
 
 from __future__ import annotations
 
@@ -7,6 +7,16 @@ from torch import nn
 from torch_geometric.nn import AttentiveFP, GINEConv, global_add_pool
 
 from molgnn.models.crystal import _batch_vector
+from molgnn.nn import DescriptorScaler
+
+# Search spaces of ``molgnn tune`` (``molgnn.models.registry.SearchSpace``: argument -> ("choice", values),
+# ("int", low, high), ("float", low, high) or ("log", low, high)), around the published settings of each model.
+ATTENTIVEFP_SEARCH = {"hidden": ("choice", (64, 128, 200, 300)), "layers": ("int", 1, 4), "timesteps": ("int", 1, 3),
+                      "dropout": ("float", 0.0, 0.5)}
+GINE_SEARCH = {"hidden": ("choice", (64, 128, 256)), "layers": ("int", 2, 5), "dropout": ("float", 0.0, 0.5)}
+HYBRID_SEARCH = {**ATTENTIVEFP_SEARCH, "fp_hidden": ("choice", (128, 256, 512))}
+HYBRID_DESCRIPTORS_SEARCH = {**HYBRID_SEARCH, "descriptor_hidden": ("choice", (128, 256, 512)),
+                             "descriptor_scaling": ("choice", ("quantile", "standard"))}
 
 
 class AttentiveFPModel(nn.Module):
@@ -50,23 +60,39 @@ class GINEModel(nn.Module):
 
 
 class HybridModel(nn.Module):
-    """AttentiveFP graph embedding joined with an MLP over the Morgan fingerprint (``data.fp``).
+    """AttentiveFP graph embedding joined with an MLP over the Morgan fingerprint (``data.fp``) and,
+    with ``descriptor_dim > 0``, an MLP over the normalized molecule descriptors (``data.descriptors``).
 
-    ``head([AttentiveFP(graph) || MLP(fp)])``: the fingerprint carries substructure counts that
-    message passing over a few hops sees only indirectly.
+    ``head([AttentiveFP(graph) || MLP(fp) || MLP(scale(descriptors))])``: the fingerprint carries
+    substructure counts that message passing over a few hops sees only indirectly, and whole-molecule
+    descriptors (RDKit 2D: logP, surface areas, charges, ring counts, ...) carry properties that
+    neither sees directly, as in chemprop's D-MPNN with ``rdkit_2d_normalized`` features (Yang et al.,
+    J. Chem. Inf. Model. 59, 3370 (2019)). ``scale`` is a ``DescriptorScaler`` fitted on the
+    training split (``descriptor_scaling``: ``quantile`` as chemprop's normalized features, or
+    ``standard``).
 
-    Shapes: a ``Batch`` with ``x``, ``edge_index``, ``edge_attr``, ``batch``, ``fp [B, fp_dim]`` -> ``[B, out_dim]``.
+    Shapes: a ``Batch`` with ``x``, ``edge_index``, ``edge_attr``, ``batch``, ``fp [B, fp_dim]`` and,
+    with descriptors, ``descriptors [B, descriptor_dim]`` -> ``[B, out_dim]``.
     """
 
-    def __init__(self, node_dim: int, edge_dim: int, out_dim: int, fp_dim: int, hidden: int = 200, layers: int = 2,
-                 timesteps: int = 2, fp_hidden: int = 256, dropout: float = 0.0):
+    def __init__(self, node_dim: int, edge_dim: int, out_dim: int, fp_dim: int, descriptor_dim: int = 0,
+                 hidden: int = 200, layers: int = 2, timesteps: int = 2, fp_hidden: int = 256,
+                 descriptor_hidden: int = 256, descriptor_scaling: str = "quantile", dropout: float = 0.0):
         super().__init__()
         self.graph = AttentiveFP(node_dim, hidden, hidden, edge_dim, layers, timesteps, dropout)
-        self.fingerprint = nn.Sequential(nn.Linear(fp_dim, fp_hidden), nn.ReLU(), nn.Dropout(dropout),
-                                         nn.Linear(fp_hidden, fp_hidden), nn.ReLU())
-        self.head = nn.Sequential(nn.Linear(hidden + fp_hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
-                                  nn.Linear(hidden, out_dim))
+        self.fingerprint = _mlp(fp_dim, fp_hidden, dropout)
+        self.scaler = DescriptorScaler(descriptor_dim, method=descriptor_scaling) if descriptor_dim else None
+        self.descriptors = _mlp(descriptor_dim, descriptor_hidden, dropout) if descriptor_dim else None
+        joined = hidden + fp_hidden + (descriptor_hidden if descriptor_dim else 0)
+        self.head = nn.Sequential(nn.Linear(joined, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, out_dim))
 
     def forward(self, data) -> torch.Tensor:
-        graph = self.graph(data.x, data.edge_index, data.edge_attr, _batch_vector(data))
-        return self.head(torch.cat([graph, self.fingerprint(data.fp.float())], dim=-1))
+        parts = [self.graph(data.x, data.edge_index, data.edge_attr, _batch_vector(data)), self.fingerprint(data.fp.float())]
+        if self.descriptors is not None:
+            parts.append(self.descriptors(self.scaler(data.descriptors)))
+        return self.head(torch.cat(parts, dim=-1))
+
+
+def _mlp(in_dim: int, hidden: int, dropout: float) -> nn.Sequential:
+    """Two ReLU layers of width ``hidden``, dropout between them: the encoder of a per-molecule vector."""
+    return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.ReLU())

@@ -25,8 +25,16 @@ from torch import nn
 
 from molgnn.errors import ConfigError, UnknownNameError
 from molgnn.featurize.base import CRYSTALS, GRAPH_PARTS, MOLECULES
-from molgnn.models.crystal import CrystalGNN, DescriptorMLP
-from molgnn.models.molecule import AttentiveFPModel, GINEModel, HybridModel
+from molgnn.models.crystal import CRYSTAL_SEARCH, CrystalGNN, DescriptorMLP
+from molgnn.models.molecule import (
+    ATTENTIVEFP_SEARCH,
+    GINE_SEARCH,
+    HYBRID_DESCRIPTORS_SEARCH,
+    HYBRID_SEARCH,
+    AttentiveFPModel,
+    GINEModel,
+    HybridModel,
+)
 
 # arguments a model is built with that come from the data: input sizes (the featurizer's graph_dims) and out_dim
 DATA_ARGUMENTS = ("node_dim", "edge_dim", "fp_dim", "descriptor_dim", "out_dim")
@@ -37,6 +45,11 @@ CRYSTAL_VARIANTS = {
     "charge": ("charge", frozenset({"charges"}), "embedded partial charges"),
     "descriptors": ("descriptors", frozenset({"descriptors"}), "an MLP over the global descriptors joined before the head"),
 }
+
+
+# how ``molgnn tune`` draws an argument: ("choice", values), ("int", low, high), ("float", low, high), ("log", low, high)
+SEARCH_KINDS = ("choice", "int", "float", "log")
+SearchSpace = Mapping[str, tuple]
 
 
 class UnknownModelError(UnknownNameError):
@@ -54,6 +67,7 @@ class ModelSpec:
         summary: one line on what it is.
         fixed: arguments of ``cls`` that the name decides (e.g. ``{"charge": True}``).
         requires: optional graph parts it reads (``"charges"``, ``"fingerprint"``, ``"descriptors"``).
+        search_space: the arguments ``molgnn tune`` searches and their ranges (``SearchSpace``).
     """
 
     name: str
@@ -62,11 +76,16 @@ class ModelSpec:
     summary: str
     fixed: Mapping[str, object] = field(default_factory=dict)
     requires: frozenset[str] = frozenset()
+    search_space: SearchSpace = field(default_factory=dict)
 
     def __post_init__(self):
         unknown = set(self.requires) - set(GRAPH_PARTS)
         if unknown:
             raise ConfigError(f"model {self.name!r} requires unknown graph parts {sorted(unknown)}; parts: {list(GRAPH_PARTS)}")
+        self.check_arguments(self.search_space)
+        bad = {name: space for name, space in self.search_space.items() if space[0] not in SEARCH_KINDS}
+        if bad:
+            raise ConfigError(f"model {self.name!r} has search ranges of unknown kinds {bad}; kinds: {SEARCH_KINDS}")
 
     def arguments(self) -> dict[str, object]:
         """The arguments a user may set (``model_args``), with their defaults."""
@@ -79,7 +98,9 @@ class ModelSpec:
         parameters = inspect.signature(self.cls).parameters
         return {"name": self.name, "summary": self.summary, "class": f"{self.cls.__module__}.{self.cls.__qualname__}",
                 "kind": self.kind, "fixed": dict(self.fixed), "requires": sorted(self.requires),
-                "data_arguments": [name for name in parameters if name in DATA_ARGUMENTS], "arguments": self.arguments()}
+                "data_arguments": [name for name in parameters if name in DATA_ARGUMENTS and name not in self.fixed],
+                "arguments": self.arguments(),
+                "search_space": {name: list(space) for name, space in self.search_space.items()}}
 
     def data_arguments(self, featurizer, out_dim: int, data: str = "the data") -> dict[str, int]:
         """The input sizes and ``out_dim`` of this model on ``featurizer``'s graphs.
@@ -94,7 +115,8 @@ class ModelSpec:
             hint = featurizer.hints.get(missing[0], f"{type(featurizer).__name__} cannot add them")
             raise ConfigError(f"model {self.name!r} needs {missing[0]} (data.{GRAPH_PARTS[missing[0]]}): {hint}")
         available = {**featurizer.graph_dims(), "out_dim": out_dim}
-        return {name: available[name] for name in inspect.signature(self.cls).parameters if name in available}
+        return {name: available[name] for name in inspect.signature(self.cls).parameters
+                if name in available and name not in self.fixed}
 
     def build(self, **kwargs) -> nn.Module:
         """The model with ``kwargs``: the data arguments and any of ``arguments()``."""
@@ -122,7 +144,7 @@ def _crystal_specs() -> list[ModelSpec]:
             summary = " + ".join(["CGCNN" if adds else "CGCNN (Xie & Grossman 2018): gated convolution, mean pooling", *adds])
             name = "_".join(parts) or "cgcnn"
             specs.append(ModelSpec("cgcnn_descriptors" if name == "descriptors" else name, CrystalGNN, CRYSTALS, summary,
-                                   flags, requires))
+                                   flags, requires, CRYSTAL_SEARCH))
     return specs
 
 
@@ -130,10 +152,15 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in [
     *_crystal_specs(),
     ModelSpec("descriptor_mlp", DescriptorMLP, CRYSTALS, "an MLP over the global descriptors alone (no graph): the "
               "baseline that shows what a hybrid's graph adds", requires=frozenset({"descriptors"})),
-    ModelSpec("attentivefp", AttentiveFPModel, MOLECULES, "AttentiveFP (Xiong et al. 2020), torch_geometric's implementation"),
-    ModelSpec("gine", GINEModel, MOLECULES, "GIN with edge features (Hu et al. 2020), a plain message-passing baseline"),
+    ModelSpec("attentivefp", AttentiveFPModel, MOLECULES, "AttentiveFP (Xiong et al. 2020), torch_geometric's implementation",
+              search_space=ATTENTIVEFP_SEARCH),
+    ModelSpec("gine", GINEModel, MOLECULES, "GIN with edge features (Hu et al. 2020), a plain message-passing baseline",
+              search_space=GINE_SEARCH),
     ModelSpec("hybrid", HybridModel, MOLECULES, "AttentiveFP graph embedding joined with an MLP over the Morgan fingerprint",
-              requires=frozenset({"fingerprint"})),
+              {"descriptor_dim": 0}, frozenset({"fingerprint"}), HYBRID_SEARCH),
+    ModelSpec("hybrid_descriptors", HybridModel, MOLECULES,
+              "hybrid + an MLP over the molecule descriptors (RDKit 2D), normalized with training statistics",
+              requires=frozenset({"fingerprint", "descriptors"}), search_space=HYBRID_DESCRIPTORS_SEARCH),
 ]}
 
 

@@ -20,6 +20,7 @@ import torch
 from molgnn.errors import MolgnnError
 from molgnn.tasks import is_classification
 from molgnn.train.checkpoint import Run, load_run
+from molgnn.train.ensemble import expand_ensembles
 from molgnn.train.targets import to_predictions
 
 
@@ -93,16 +94,17 @@ class Ensemble:
 
 def load_ensemble(run_dirs: list[str | Path | Run], device="cpu", charges: str | None = None,
                   max_atoms: int | None = None) -> Ensemble:
-    """Load ``run_dirs`` (run folders, or runs loaded already); ``charges`` / ``max_atoms`` override the
-    crystal featurizers' settings. Each run featurizes without the parts its model does not read
-    (``Run.predict_featurizer``): a CGCNN trained on CIFs with charges predicts CIFs without them.
+    """Load ``run_dirs`` (run folders, ensemble folders of ``molgnn.train.ensemble`` standing for their
+    members, or runs loaded already); ``charges`` / ``max_atoms`` override the crystal featurizers'
+    settings. Each run featurizes without the parts its model does not read (``Run.predict_featurizer``):
+    a CGCNN trained on CIFs with charges predicts CIFs without them.
 
     ``charges`` replaces ``"cif"`` (charges read from the CIF files) by a computed scheme such as
     ``"eqeq"`` for libraries whose CIFs carry no charges; featurizers without charges keep none.
     """
     if not run_dirs:
         raise EnsembleError("screening needs at least one run folder")
-    runs = [path if isinstance(path, Run) else load_run(path, device) for path in run_dirs]
+    runs = [path if isinstance(path, Run) else load_run(path, device) for path in expand_ensembles(run_dirs)]
     groups: dict[str, Group] = {}
     for r, run in enumerate(runs):
         featurizer = _adjusted(run.predict_featurizer, charges, max_atoms)

@@ -202,7 +202,7 @@ class Training:
         model = build_model(config.model, **model_args).to(device)
         _fit_descriptor_scalers(model, dataset[torch.as_tensor(split.train)])
         optimizer = _optimizer(model, config)
-        scheduler = _scheduler(optimizer, config, _monitor(config, task) in MAXIMIZED)
+        scheduler = _scheduler(optimizer, config, monitor_for(config, task) in MAXIMIZED)
         state = {"epoch": 0, "best": None, "bad_epochs": 0, "history": []}
         averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True) \
             if config.ema > 0 else None
@@ -234,7 +234,7 @@ class Training:
     @property
     def monitor(self) -> str:
         """The validation metric that early stopping and the best weights follow."""
-        return _monitor(self.config, self.dataset.task)
+        return monitor_for(self.config, self.dataset.task)
 
     def run_epoch(self, epoch: int) -> dict:
         """Train and validate epoch ``epoch``, step the schedule, keep the weights if they are the best so far,
@@ -373,7 +373,8 @@ def _target_unit_columns(task: str, y_true, y_pred, targets: list[str]) -> dict:
     return {"val_mae": regression_metrics(y_true, y_pred, targets)["mae"]}
 
 
-def _monitor(config: TrainConfig, task: str) -> str:
+def monitor_for(config: TrainConfig, task: str) -> str:
+    """The validation metric ``config`` monitors on a ``task``: ``config.monitor``, with ``auto`` resolved."""
     if config.monitor != "auto":
         return config.monitor
     return "roc_auc" if is_classification(task) else "mae"
@@ -385,9 +386,7 @@ def _resolve_split(dataset: GraphDataset, run_dir: Path, config: TrainConfig, sp
     if resume and saved.exists():
         return Split.from_dict(json.loads(saved.read_text()), dataset.ids)
     if split is None:
-        y = dataset.labels.numpy() if is_classification(dataset.task) else None
-        split = make_split(config.split, len(dataset), smiles=dataset.smiles, y=y, fractions=config.split_fractions,
-                           seed=config.seed)
+        split = config_split(dataset, config)
     saved.write_text(json.dumps(split.to_dict(dataset.ids)))
     return split
 
@@ -396,6 +395,14 @@ def _check_split(dataset: GraphDataset, config: TrainConfig, split: Split | None
     if split is None and config.split == "stratified" and not is_classification(dataset.task):
         raise ConfigError(f"a stratified split balances class labels, but dataset {dataset.meta['name']!r} is a "
                           f"{dataset.task} task: use split 'random' or 'scaffold'")
+
+
+def config_split(dataset: GraphDataset, config: TrainConfig) -> Split:
+    """The split ``config`` asks for on ``dataset``: ``config.split`` with its fractions, seeded by ``config.seed``."""
+    _check_split(dataset, config, None)
+    y = dataset.labels.numpy() if is_classification(dataset.task) else None
+    return make_split(config.split, len(dataset), smiles=dataset.smiles, y=y, fractions=config.split_fractions,
+                      seed=config.seed)
 
 
 def _oversampled(train_set: GraphDataset, config: TrainConfig, run_dir: Path | None) -> GraphDataset:

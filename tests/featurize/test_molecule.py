@@ -4,6 +4,7 @@ import torch
 from torch_geometric.data import InMemoryDataset
 
 from molgnn.chem.errors import InvalidInputError, InvalidSmilesError
+from molgnn.errors import ConfigError
 from molgnn.featurize.molecule import MoleculeFeaturizer
 
 
@@ -60,6 +61,18 @@ def test_optional_charges_and_fingerprint():
     assert "charge" not in plain and "fp" not in plain
 
 
+def test_optional_descriptors_are_rdkits_named_and_in_the_config():
+    featurizer = MoleculeFeaturizer(descriptors="rdkit2d")
+    graph = featurizer("c1ccccc1O")
+    assert graph.descriptors.shape == (1, len(featurizer.descriptor_names)) and graph.descriptors.dtype == torch.float32
+    assert graph.descriptors[0, featurizer.descriptor_names.index("NumAromaticRings")] == 1
+    assert featurizer.provides == {"descriptors"} and featurizer.graph_dims()["descriptor_dim"] == len(featurizer.descriptor_names)
+    assert featurizer.config()["descriptors"] == "rdkit2d" != MoleculeFeaturizer().config()["descriptors"]
+    assert "descriptors" not in MoleculeFeaturizer()("CCO") and MoleculeFeaturizer().descriptor_names == []
+    with pytest.raises(ConfigError, match="descriptors must be one of"):
+        MoleculeFeaturizer(descriptors="mordred")
+
+
 def test_single_atom_molecule_has_no_edges():
     graph = MoleculeFeaturizer()("[Na+]")
     assert graph.edge_index.shape == (2, 0) and graph.edge_attr.shape[0] == 0 and graph.num_nodes == 1
@@ -72,7 +85,7 @@ def test_bad_smiles_names_the_input():
 
 def test_batch_equals_one_at_a_time(data_dir):
     smiles = pd.read_csv(data_dir / "molnet" / "sider.csv")["smiles"].tolist()[:200] + ["C1CC", "CCO"]
-    featurizer = MoleculeFeaturizer(gasteiger=True, fingerprint_bits=256)
+    featurizer = MoleculeFeaturizer(gasteiger=True, fingerprint_bits=256, descriptors="rdkit2d")
     graphs, rejects = featurizer.featurize_many(smiles, [f"m{i}" for i in range(len(smiles))])
     singles, expected_rejects = [], []
     for i, s in enumerate(smiles):
@@ -83,9 +96,9 @@ def test_batch_equals_one_at_a_time(data_dir):
     assert sorted(e.input_id for e in rejects) == sorted(expected_rejects) and "m200" in expected_rejects
     assert len(graphs) + len(rejects) == len(smiles)
     reference, slices = InMemoryDataset.collate(singles)
-    for key in ("x", "edge_attr", "edge_index", "z", "charge", "fp"):
-        assert torch.equal(featurizer.expand(graphs.data)[key] if key in ("x", "edge_attr") else graphs.data[key],
-                           reference[key]), key
+    for key in ("x", "edge_attr", "edge_index", "z", "charge", "fp", "descriptors"):
+        batch = featurizer.expand(graphs.data)[key] if key in ("x", "edge_attr") else graphs.data[key]
+        assert torch.equal(batch.nan_to_num(-1.0), reference[key].nan_to_num(-1.0)), key  # NaN: a missing descriptor
         assert torch.equal(graphs.slices[key], slices[key]), key
     assert graphs.ids == reference.id
 

@@ -21,7 +21,7 @@ def crystal_batch(crafted):
 
 @pytest.fixture(scope="module")
 def molecule_batch():
-    featurizer = MoleculeFeaturizer(fingerprint_bits=256)
+    featurizer = MoleculeFeaturizer(fingerprint_bits=256, descriptors="rdkit2d")
     return Batch.from_data_list([featurizer(s) for s in ("CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "[Na+]")]), featurizer
 
 
@@ -75,6 +75,20 @@ def test_molecule_models(name, molecule_batch):
     model = build_model(name, **_kwargs(name, featurizer, out_dim=5), hidden=32).eval()
     out = model(batch)
     assert out.shape == (4, 5) and torch.isfinite(out).all()
+
+
+def test_hybrid_reads_descriptors_only_in_its_descriptor_variant(molecule_batch):
+    batch, featurizer = molecule_batch
+    plain = model_spec("hybrid").data_arguments(featurizer, 5)
+    assert "descriptor_dim" not in plain and build_model("hybrid", **plain).descriptors is None
+    with_descriptors = build_model("hybrid_descriptors", **_kwargs("hybrid_descriptors", featurizer, 5), hidden=16).eval()
+    assert with_descriptors.scaler.dim == len(featurizer.descriptor_names) == batch.descriptors.shape[1]
+    changed = batch.clone()
+    changed.descriptors = batch.descriptors + 100.0  # the normal scores of values above every training quantile
+    with_descriptors.scaler.fit(batch.descriptors)
+    assert not torch.allclose(with_descriptors(changed), with_descriptors(batch))
+    with pytest.raises(ConfigError, match="needs descriptors .*--descriptors rdkit2d"):
+        model_spec("hybrid_descriptors").data_arguments(MoleculeFeaturizer(fingerprint_bits=256), 5)
 
 
 def test_registry_errors():

@@ -304,3 +304,22 @@ def test_a_run_folder_is_held_while_training_and_a_killed_run_resumes(data_dir, 
     assert metrics["epochs_run"] == epochs
     assert [row["epoch"] for row in json.loads((run_dir / "log.json").read_text())] == list(range(1, epochs + 1))
     assert not list(tmp_path.glob(".run*"))  # the claim went with the run
+
+
+def test_descriptor_model_normalizes_with_the_training_split_only(data_dir, tmp_path):
+    frame = pd.read_csv(data_dir / "molnet" / "sider.csv").iloc[:120]
+    dataset = dataset_from_inputs(frame["smiles"].tolist(), frame.iloc[:, 1:].to_numpy(),
+                                  MoleculeFeaturizer(fingerprint_bits=128, descriptors="rdkit2d"),
+                                  targets=list(frame.columns[1:]), name="sider120")
+    config = _config(model="hybrid_descriptors", model_args={"hidden": 16, "fp_hidden": 16, "descriptor_hidden": 16},
+                     epochs=2)
+    trainer.train(dataset, tmp_path, config, progress=False)
+    run = load_run(tmp_path)
+    train = json.loads((tmp_path / "split.json").read_text())["train"]
+    train_values = dataset[torch.as_tensor([dataset.ids.index(i) for i in train])].descriptors
+    expected = torch.nanquantile(train_values, torch.linspace(0, 1, 256), dim=0).T.nan_to_num(0.0)
+    assert torch.allclose(run.model.scaler.knots, expected)
+    assert not torch.allclose(run.model.scaler.knots, torch.nanquantile(dataset.descriptors, torch.linspace(0, 1, 256),
+                                                                        dim=0).T.nan_to_num(0.0))
+    table = predict(run, ["CCO", "[Pt]"])  # platinum: descriptors RDKit cannot compute, imputed
+    assert table["status"].tolist() == ["ok", "ok"] and table.iloc[:, 5:].notna().all().all()

@@ -1,0 +1,93 @@
+import json
+
+import optuna
+import pandas as pd
+import pytest
+
+from molgnn.cli import main
+from molgnn.data.build import dataset_from_inputs
+from molgnn.errors import ConfigError
+from molgnn.featurize.molecule import MoleculeFeaturizer
+from molgnn.models import MODELS
+from molgnn.train import trainer
+from molgnn.train.checkpoint import load_run
+from molgnn.train.config import TrainConfig
+from molgnn.train.ensemble import member_splits
+from molgnn.train.tune import TRAINING_SPACE, PruningCallback, base_params, study_dataset, suggest, trial_config, tune
+
+
+@pytest.fixture(scope="module")
+def sider(data_dir):
+    frame = pd.read_csv(data_dir / "molnet" / "sider.csv").iloc[:120]
+    return dataset_from_inputs(frame["smiles"].tolist(), frame.iloc[:, 1:].to_numpy(), MoleculeFeaturizer(),
+                               targets=list(frame.columns[1:]), name="sider120")
+
+
+def _config(**overrides):
+    return TrainConfig(**{"model": "gine", "model_args": {"hidden": 16}, "epochs": 3, "seed": 2, **overrides})
+
+
+def test_every_model_declares_a_search_space_of_its_own_arguments():
+    for spec in MODELS.values():
+        assert spec.search_space and set(spec.search_space) <= set(spec.arguments()), spec.name
+    study = optuna.create_study()
+    params = suggest(study.ask(), {**TRAINING_SPACE, **MODELS["hybrid_descriptors"].search_space})
+    config = trial_config(_config(model="hybrid_descriptors", model_args={"dropout": 0.1}), params)
+    assert config.lr == params["lr"] and config.model_args["hidden"] == params["hidden"]
+    assert config.model_args["dropout"] == params["dropout"] and "lr" not in config.model_args
+
+
+def test_base_params_are_the_config_values_inside_the_search_space():
+    params = base_params(_config(model="hybrid_descriptors", model_args={"hidden": 128, "dropout": 0.2}))
+    assert params["hidden"] == 128 and params["dropout"] == 0.2 and params["lr"] == 1e-3 and params["batch_size"] == 32
+    assert params["layers"] == 2 and params["descriptor_scaling"] == "quantile"  # the model's defaults
+    assert "hidden" not in base_params(_config())  # gine with hidden 16: outside the choices, left to the sampler
+
+
+def test_the_study_never_sees_the_test_records(sider):
+    subset, split = study_dataset(sider, _config())
+    full = member_splits(sider, _config(), 2)[0]
+    test_ids = {sider.ids[k] for k in full.test}
+    assert len(subset) == len(full.train) + len(full.val) and not test_ids & set(subset.ids)
+    assert len(split.test) == 0 and [subset.ids[k] for k in split.val] == [sider.ids[k] for k in full.val]
+
+
+def test_pruning_callback_stops_a_trial_that_optuna_prunes(sider, tmp_path):
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=1.01))
+    callback = PruningCallback(study.ask())
+    trainer.train(sider, tmp_path, _config(epochs=5), progress=False, callbacks=[callback])
+    assert callback.pruned and len(callback.values) == 1
+    assert len(json.loads((tmp_path / "log.json").read_text())) == 1
+
+
+@pytest.mark.multiprocess
+def test_parallel_study_writes_a_best_config_train_accepts_and_resumes(sider, tmp_path):
+    result = tune(sider, tmp_path / "study", _config(), trials=3, jobs=2, warmup_epochs=1, progress=False)
+    finished = result.trials["complete"] + result.trials["pruned"]
+    assert finished >= 3 and result.trials["fail"] == 0 and result.monitor == "roc_auc"
+    assert TrainConfig.from_file(result.best_config_path) == result.best_config
+    best = load_run(tmp_path / "study" / "trials" / f"trial{result.best_trial}")
+    assert best.info["train_config"] == result.best_config.to_dict() and 0 <= result.best_value <= 1
+    first = json.loads((tmp_path / "study" / "trials" / "trial0" / "config.json").read_text())
+    assert first["lr"] == _config().lr and first["batch_size"] == _config().batch_size
+    assert first["model_args"]["layers"] == MODELS["gine"].arguments()["layers"]  # trial 0 is the base config
+    trials = pd.read_csv(tmp_path / "study" / "trials.csv")
+    assert len(trials) == finished and result.best_value == trials["value"].max()
+    again = tune(sider, tmp_path / "study", _config(), trials=finished + 1, jobs=1, warmup_epochs=1, progress=False)
+    assert again.trials["complete"] + again.trials["pruned"] == finished + 1  # the earlier trials were kept
+
+
+def test_cli_tune_then_train_with_the_best_config(data_dir, tmp_path, capsys):
+    rows = pd.read_csv(data_dir / "molnet" / "sider.csv").iloc[:80]
+    rows.to_csv(tmp_path / "sider80.csv", index=False)
+    common = [str(tmp_path / "sider80.csv"), "--workers", "1", "--cache-dir", str(tmp_path / "cache")]
+    assert main(["tune", *common, "--out", str(tmp_path / "study"), "--model", "gine", "--epochs", "2",
+                 "--trials", "2", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert main(["train", *common, "--out", str(tmp_path / "run"), "--config", summary["best_config_path"]]) == 0
+    assert load_run(tmp_path / "run").info["train_config"] == summary["best_config"]
+
+
+def test_a_study_without_trials_is_refused(sider, tmp_path):
+    with pytest.raises(ConfigError, match="trials and jobs"):
+        tune(sider, tmp_path, _config(), trials=0)
