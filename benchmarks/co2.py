@@ -426,7 +426,7 @@ def _train_one(task: dict) -> dict:
     dataset = dataset[torch.as_tensor([position[i] for i in task["ids"]])]
     split = Split(task["train"], task["val"], task["test"], method="kfold", seed=task["seed"])
     config = TrainConfig(**task["config"])
-    seconds = _finished_seconds(Path(task["run_dir"]), config, split)
+    seconds = _finished_seconds(Path(task["run_dir"]), config, split, dataset.ids)
     reused = seconds is not None
     if not reused:
         start = time.perf_counter()
@@ -438,7 +438,7 @@ def _train_one(task: dict) -> dict:
     return {"label": task["label"], "fold": task["fold"], "y_pred": y_pred, "seconds": seconds, "reused": reused}
 
 
-def _finished_seconds(run_dir: Path, config, split) -> float | None:
+def _finished_seconds(run_dir: Path, config, split, ids: list[str]) -> float | None:
     """Training time of a run folder an interrupted benchmark finished with this config and split, else None.
 
     The time is the span from the folder's config.json to its metrics.json (both written by ``train``).
@@ -448,9 +448,8 @@ def _finished_seconds(run_dir: Path, config, split) -> float | None:
     if not (run_dir / "metrics.json").is_file():
         return None
     written = json.loads((run_dir / "config.json").read_text())
-    split_file = json.loads((run_dir / "split.json").read_text())
-    same_split = all(sorted(split_file[part]) == sorted(int(i) for i in getattr(split, part))
-                     for part in ("train", "val", "test"))
+    saved, expected = json.loads((run_dir / "split.json").read_text()), split.to_dict(ids)
+    same_split = all(saved[part] == expected[part] for part in ("train", "val", "test"))
     if written != json.loads(json.dumps(dataclasses.asdict(config))) or not same_split:
         return None
     return (run_dir / "metrics.json").stat().st_mtime - (run_dir / "config.json").stat().st_mtime

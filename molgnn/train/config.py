@@ -173,6 +173,6 @@ def _check_model_args(spec, values: dict) -> None:
     sizes = {"node_dim": 8, "edge_dim": 4, "fp_dim": 16, "descriptor_dim": 2, "out_dim": 1}
     parameters = inspect.signature(spec.cls).parameters
     try:
-        spec.build(**{k: v for k, v in sizes.items() if k in parameters}, **values)
+        spec.build(**{k: v for k, v in sizes.items() if k in parameters and k not in spec.fixed}, **values)
     except (RuntimeError, ValueError, TypeError, ArithmeticError) as error:
         raise ConfigError(f"model {spec.name!r} cannot be built with model_args {values}: {error}") from error
