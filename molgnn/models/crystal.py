@@ -13,6 +13,7 @@ from molgnn.nn import CGCNNConv, ChargeEmbedding, DescriptorEncoder, EdgeUpdate,
 # The search space of ``molgnn tune`` for the crystal variants (see ``molgnn.models.registry.SearchSpace``).
 CRYSTAL_SEARCH = {"hidden": ("choice", (32, 64, 128)), "layers": ("int", 2, 5), "head_hidden": ("choice", (64, 128, 256)),
                   "dropout": ("float", 0.0, 0.4)}
+DESCRIPTOR_MLP_SEARCH = {"hidden": ("choice", (64, 128, 256, 512)), "dropout": ("float", 0.0, 0.4)}
 
 
 class CrystalGNN(nn.Module):

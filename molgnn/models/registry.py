@@ -25,7 +25,7 @@ from torch import nn
 
 from molgnn.errors import ConfigError, UnknownNameError
 from molgnn.featurize.base import CRYSTALS, GRAPH_PARTS, MOLECULES
-from molgnn.models.crystal import CRYSTAL_SEARCH, CrystalGNN, DescriptorMLP
+from molgnn.models.crystal import CRYSTAL_SEARCH, DESCRIPTOR_MLP_SEARCH, CrystalGNN, DescriptorMLP
 from molgnn.models.molecule import (
     ATTENTIVEFP_SEARCH,
     GINE_SEARCH,
@@ -151,7 +151,8 @@ def _crystal_specs() -> list[ModelSpec]:
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in [
     *_crystal_specs(),
     ModelSpec("descriptor_mlp", DescriptorMLP, CRYSTALS, "an MLP over the global descriptors alone (no graph): the "
-              "baseline that shows what a hybrid's graph adds", requires=frozenset({"descriptors"})),
+              "baseline that shows what a hybrid's graph adds", requires=frozenset({"descriptors"}),
+              search_space=DESCRIPTOR_MLP_SEARCH),
     ModelSpec("attentivefp", AttentiveFPModel, MOLECULES, "AttentiveFP (Xiong et al. 2020), torch_geometric's implementation",
               search_space=ATTENTIVEFP_SEARCH),
     ModelSpec("gine", GINEModel, MOLECULES, "GIN with edge features (Hu et al. 2020), a plain message-passing baseline",
