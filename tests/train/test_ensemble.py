@@ -97,3 +97,23 @@ def test_cli_trains_an_ensemble_that_predict_reads(data_dir, tmp_path, capsys):
     assert main(["predict", str(out), str(tmp_path / "two.csv"), "--out", str(tmp_path / "p.csv")]) == 0
     table = pd.read_csv(tmp_path / "p.csv")
     assert any(column.endswith(" std") for column in table.columns) and table["status"].eq("ok").all()
+
+
+@pytest.mark.slow
+def test_a_crystal_descriptor_ensemble_predicts_cifs_without_charges(data_dir, crafted, tmp_path):
+    from molgnn.data.build import load_dataset
+    from molgnn.featurize.crystal import CrystalFeaturizer
+
+    names = ["ABUWOJ", "ACOLIP", "ACUBAB", "AFITIT", "AFOQUI", "AHINIP", "AMILUE", "AMIMEP", "AMUCOB", "ANUGUM"]
+    dataset = load_dataset("crafted726", data_dir, CrystalFeaturizer(descriptors=("pores", "energies")),
+                           {"pressures": [0.1, 1], "names": names}, tmp_path / "cache", workers=1, progress=False)
+    config = _config(model="charge_descriptors", model_args={"hidden": 8, "layers": 1, "descriptor_hidden": 16},
+                     epochs=1, batch_size=4, target_transform="log1p")
+    train_ensemble(dataset, tmp_path / "folds", config, k=2, mode="folds", progress=False)
+    cifs = [str(crafted / f"{name}.cif") for name in names[:3]]
+    table = predict(tmp_path / "folds", cifs, charges="eqeq")  # the DDEC-trained members, EQeq charges computed
+    members = [predict(m, cifs, charges="eqeq") for m in ensemble_members(tmp_path / "folds")]
+    uptake, spread = "CO2_298K_1bar [mmol/g]", "CO2_298K_1bar std [mmol/g]"
+    assert table["status"].tolist() == ["ok"] * 3 and (table[uptake] >= 0).all()  # log1p: never below zero
+    np.testing.assert_allclose(table[uptake], np.mean([m[uptake] for m in members], axis=0), rtol=1e-5)
+    np.testing.assert_allclose(table[spread], np.std([m[uptake] for m in members], axis=0), rtol=1e-4, atol=1e-7)
