@@ -5,22 +5,13 @@ import pandas as pd
 import pytest
 
 from molgnn.cli import main
-from molgnn.data.build import dataset_from_inputs
 from molgnn.errors import ConfigError
-from molgnn.featurize.molecule import MoleculeFeaturizer
 from molgnn.screen import predict, screen
 from molgnn.train.checkpoint import CheckpointError
 from molgnn.train.config import TrainConfig
 from molgnn.train.ensemble import ENSEMBLE_FILE, ensemble_members, member_splits, train_ensemble
 
 SMILES = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "C1CC("]
-
-
-@pytest.fixture(scope="module")
-def sider(data_dir):
-    frame = pd.read_csv(data_dir / "molnet" / "sider.csv").iloc[:120]
-    return dataset_from_inputs(frame["smiles"].tolist(), frame.iloc[:, 1:].to_numpy(), MoleculeFeaturizer(),
-                               targets=list(frame.columns[1:]), name="sider120")
 
 
 def _config(**overrides):

@@ -5,22 +5,13 @@ import pandas as pd
 import pytest
 
 from molgnn.cli import main
-from molgnn.data.build import dataset_from_inputs
 from molgnn.errors import ConfigError
-from molgnn.featurize.molecule import MoleculeFeaturizer
 from molgnn.models import MODELS
 from molgnn.train import trainer
 from molgnn.train.checkpoint import load_run
 from molgnn.train.config import TrainConfig
 from molgnn.train.ensemble import member_splits
 from molgnn.train.tune import TRAINING_SPACE, PruningCallback, base_params, study_dataset, suggest, trial_config, tune
-
-
-@pytest.fixture(scope="module")
-def sider(data_dir):
-    frame = pd.read_csv(data_dir / "molnet" / "sider.csv").iloc[:120]
-    return dataset_from_inputs(frame["smiles"].tolist(), frame.iloc[:, 1:].to_numpy(), MoleculeFeaturizer(),
-                               targets=list(frame.columns[1:]), name="sider120")
 
 
 def _config(**overrides):
