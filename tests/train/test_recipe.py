@@ -1,6 +1,8 @@
 """The regression recipe for adsorption: log1p targets, L1/Huber losses, weight averaging, descriptor scaling."""
 
 import json
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -75,6 +77,15 @@ def test_the_hybrid_recipe_trains_resumes_exactly_and_saves_the_average(crafted_
     last = torch.load(tmp_path / "whole" / "last.pt", weights_only=True)
     saved = torch.load(tmp_path / "whole" / "weights.pt", weights_only=True)
     assert "ema" in last and not torch.equal(saved["head.0.weight"], last["model"]["head.0.weight"])  # the average is saved
+
+
+def test_the_shipped_co2_recipe_trains_on_descriptor_graphs_and_reports_its_baselines(crafted_descriptors, tmp_path):
+    recipe = Path(__file__).parents[2] / "models" / "recipes" / "co2-crafted726.toml"
+    config = replace(TrainConfig.from_file(recipe), epochs=2)
+    metrics = trainer.train(crafted_descriptors, tmp_path / "run", config, progress=False)
+    assert load_run(tmp_path / "run").info["model"]["name"] == config.model == "edge_attention_charge_descriptors"
+    assert set(metrics["test_baselines"]) == {"mean predictor", "random forest on the descriptors"}
+    assert all(np.isfinite(t["mae"]) for t in metrics["test"]["per_target"].values())
 
 
 def test_ema_with_distributed_training_is_refused():

@@ -82,3 +82,33 @@ def test_cli_tune_then_train_with_the_best_config(data_dir, tmp_path, capsys):
 def test_a_study_without_trials_is_refused(sider, tmp_path):
     with pytest.raises(ConfigError, match="trials and jobs"):
         tune(sider, tmp_path, _config(), trials=0)
+
+
+def _start_queued_trials(storage_url: str, ready, queue, asks: int) -> None:
+    from molgnn.train.tune import _storage
+
+    study = optuna.load_study(study_name="molgnn", storage=_storage(storage_url))
+    ready.wait()
+    queue.put([study.ask().number for _ in range(asks)])
+
+
+@pytest.mark.multiprocess
+def test_a_queued_trial_is_started_by_one_process_only(tmp_path):
+    import multiprocessing
+
+    from molgnn.train.tune import _storage
+
+    url, processes, asks = f"sqlite:///{tmp_path / 'study.db'}", 6, 8
+    study = optuna.create_study(storage=_storage(url), study_name="molgnn")
+    for _ in range(processes * asks):  # the race is between reading WAITING and writing RUNNING: many chances
+        study.enqueue_trial({"x": 1.0}, skip_if_exists=False)
+    context = multiprocessing.get_context("fork")
+    ready, queue = context.Barrier(processes), context.Queue()
+    workers = [context.Process(target=_start_queued_trials, args=(url, ready, queue, asks)) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    numbers = sum((queue.get(timeout=120) for _ in workers), [])
+    for worker in workers:
+        worker.join(timeout=60)
+    assert len(set(numbers)) == len(numbers), f"trials started by several processes: {sorted(numbers)}"
+    assert set(numbers) == set(range(processes * asks))  # every queued trial started, none created beside them
