@@ -109,7 +109,7 @@ def _wait_for_parts(parts: Path, process: subprocess.Popen, timeout: float = 300
 @pytest.fixture
 def long_library(tmp_path, sider):
     path = tmp_path / "long.csv"
-    sider[["smiles"]].head(480).to_csv(path, index=False)
+    sider[["smiles"]].head(1400).to_csv(path, index=False)  # long enough that a signal lands mid-screen
     return path
 
 
@@ -148,4 +148,4 @@ def test_ctrl_c_ends_with_one_line_that_says_how_to_resume(tmp_path, molecule_ru
     assert stderr.strip().splitlines()[-1] == (f"molgnn screen: interrupted; rerun the same command to resume from the "
                                                f"finished chunks in {out}.parts")
     finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert finished.returncode == 0 and "480 records" in finished.stdout
+    assert finished.returncode == 0 and "1400 records" in finished.stdout
