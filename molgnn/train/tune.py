@@ -202,39 +202,29 @@ def _optimize(subset: GraphDataset, split: Split, study_dir: str, storage: str, 
 
 
 def _storage(url: str):
-    """The study's SQLite storage with heartbeats: a trial whose process died is marked failed a minute later."""
-    import warnings
-
-    import optuna
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats are "experimental" since 2.9
-        return _queue_locked(optuna.storages.RDBStorage)(url, heartbeat_interval=20, grace_period=60)
-
-
-def _queue_locked(storage_class):
-    """``storage_class`` whose start of a trial (WAITING to RUNNING) holds a file lock beside the database.
+    """The study's SQLite storage with heartbeats (a trial whose process died is marked failed a minute later).
 
     Optuna starts a queued trial (the enqueued base config) by reading its state and setting it to
     RUNNING "for update", a row lock that SQLite does not have: two processes could both start it,
-    run the same trial in the same folder, and one then fails to report its result. Under the lock
-    the check and the change are one step, so the second process sees RUNNING and takes a new trial.
+    run the same trial in the same folder, and one then fails to report its result. Here that step
+    holds a file lock beside the database, so the second process sees RUNNING and takes a new trial.
     """
+    import warnings
+
+    import optuna
     from filelock import FileLock
     from optuna.trial import TrialState
 
-    class QueueLockedStorage(storage_class):
-        def __init__(self, url: str, **kwargs):
-            super().__init__(url, **kwargs)
-            self._queue_lock = FileLock(url.removeprefix("sqlite:///") + ".lock")
-
+    class QueueLockedStorage(optuna.storages.RDBStorage):
         def set_trial_state_values(self, trial_id, state, values=None):
             if state != TrialState.RUNNING:
                 return super().set_trial_state_values(trial_id, state, values)
-            with self._queue_lock:
+            with FileLock(url.removeprefix("sqlite:///") + ".lock"):
                 return super().set_trial_state_values(trial_id, state, values)
 
-    return QueueLockedStorage
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats are "experimental" since 2.9
+        return QueueLockedStorage(url, heartbeat_interval=20, grace_period=60)
 
 
 def _result(study, study_dir: Path, config: TrainConfig, monitor: str) -> TuneResult:
