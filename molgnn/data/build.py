@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 from molgnn import __version__
 from molgnn.atomic import atomic_path, atomic_write_text
 from molgnn.chem.errors import InvalidLabelError
+from molgnn.cores import plan
 from molgnn.data.cards import UnknownDatasetError, get_card, list_cards
 from molgnn.data.dataset import GraphDataset
 from molgnn.data.paths import resolve_cache_dir, resolve_data_dir
@@ -132,7 +133,8 @@ def load_dataset(data: str | Path, data_dir: str | Path | None = None, featurize
             ``DatasetSpec.default_featurizer``.
         options: loader options, see ``resolve_spec``.
         cache_dir: where processed datasets are kept (else ``$MOLGNN_CACHE_DIR`` or ``~/.cache/molgnn``).
-        workers: featurization processes (default: all cores; 1 runs in this process).
+        workers: featurization processes (default: one per core this process may use, ``molgnn.cores``;
+            1 runs in this process).
         strict: raise ``DatasetBuildError`` if any record is rejected (after writing the report).
         progress: show a progress bar.
         rebuild: ignore an existing cache entry.
@@ -192,7 +194,7 @@ def _build(spec: DatasetSpec, featurizer: Featurizer, folder: Path, workers: int
     parts.mkdir(parents=True, exist_ok=True)
     chunks = [(k, start, min(start + size, len(records))) for k, start in enumerate(range(0, len(records), size))]
     todo = [c for c in chunks if not (parts / f"{c[0]:06d}.pt").exists()]
-    workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
+    workers = min(plan(workers or None).workers, max(len(todo), 1))
     bar = tqdm(total=len(records), initial=len(records) - sum(e - s for _, s, e in todo), unit="record",
                desc=f"featurize {spec.name}", disable=not progress)
     jobs = [(featurizer, records.inputs[s:e], records.ids[s:e], records.y[s:e], parts / f"{k:06d}.pt")

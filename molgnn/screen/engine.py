@@ -30,6 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from molgnn.atomic import atomic_write_text
+from molgnn.cores import CorePlan, plan, torch_threads
 from molgnn.distributed.environment import default_device, torchrun_environment
 from molgnn.errors import MolgnnError
 from molgnn.featurize.registry import kind_of_record
@@ -72,7 +73,7 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
            charges: str | None = None, max_atoms: int | None = None, restart: bool = False,
            progress: bool = True, rank: int | None = None, world_size: int | None = None,
            merge_timeout: float | None = None, record_seconds: float | None = RECORD_SECONDS,
-           worker_memory: int | None = WORKER_MEMORY) -> ScreenResult:
+           worker_memory: int | None = WORKER_MEMORY, threads: int | None = None) -> ScreenResult:
     """Screen ``library`` with the run folder(s) ``runs``; one output row per library record.
 
     Args:
@@ -84,7 +85,10 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
             holds ``out`` while it runs (each rank its shard, ``molgnn.ownership``): another
             screen to the same table is refused with ``OutputInUseError`` naming this one.
         smiles_column, id_column: columns of a SMILES table (ids default to the row number).
-        workers: featurization processes (default: all cores; 0 featurizes in this process).
+        workers: featurization processes of one torch thread each (default: one per core of the
+            budget; 0 featurizes in this process).
+        threads: the job's core budget: workers plus the model's torch threads in this process
+            (default: ``OMP_NUM_THREADS`` or the cores this process may use; ``molgnn.cores``).
         chunk_size: records per chunk, the unit of work, of writing and of resuming (default: the
             featurizer's ``chunk_size``, 2048 SMILES or 32 structures).
         batch_size: graphs per model call.
@@ -114,7 +118,8 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
         library = _library(library, ensemble, smiles_column, id_column)
         _check_charges(ensemble, library)
         chunk_size = int(chunk_size or ensemble.featurizers[0].chunk_size)
-        workers = (os.cpu_count() or 1) if workers is None else int(workers)
+        cores = plan(workers, threads)
+        workers = cores.workers
         folder = store.work_dir(out)
         manifest = {"runs": ensemble.describe(), "library": library.identity(), "columns": ensemble.columns(),
                     "featurizers": [f.config() for f in ensemble.featurizers], "chunk_size": chunk_size,
@@ -123,15 +128,16 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
         if out.exists() and (folder / store.SUMMARY).exists():
             return ScreenResult(out, json.loads((folder / store.SUMMARY).read_text()))
 
-        stats = _screen_shard(ensemble, library, _Parts(folder, rank), rank, world, chunk_size, batch_size,
-                              _Workers(workers, record_seconds, worker_memory), device, progress)
+        with torch_threads(cores.main_threads):
+            stats = _screen_shard(ensemble, library, _Parts(folder, rank), rank, world, chunk_size, batch_size,
+                                  _Workers(workers, record_seconds, worker_memory), device, progress)
         store.mark_done(folder, rank, stats)
         if rank != 0:
             return ScreenResult(out, {"rank": rank, "world_size": world, **stats})
         done = store.wait_for_ranks(folder, world, merge_timeout)
         start = time.perf_counter()
         counts = store.merge(folder, out, done)
-        summary = _summary(out, ensemble, done, counts, workers, device, time.perf_counter() - start)
+        summary = _summary(out, ensemble, done, counts, cores, device, time.perf_counter() - start)
         atomic_write_text(folder / store.SUMMARY, json.dumps(summary, indent=1))
         store.remove_parts(folder)
         return ScreenResult(out, summary)
@@ -140,7 +146,7 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
 def predict(runs, records: Sequence | str | Path | Library, ids: Sequence[object] | None = None, *,
             smiles_column: str = "smiles", id_column: str | None = None, workers: int = 0, chunk_size: int | None = None,
             batch_size: int = 256, device: str | torch.device | None = None, charges: str | None = None,
-            max_atoms: int | None = None, progress: bool = False) -> pd.DataFrame:
+            max_atoms: int | None = None, progress: bool = False, threads: int | None = None) -> pd.DataFrame:
     """Predictions of the run(s) for ``records``: the screen's table, built in memory, in this process by default.
 
     Args:
@@ -150,7 +156,7 @@ def predict(runs, records: Sequence | str | Path | Library, ids: Sequence[object
             pymatgen Structures), or a library as ``screen`` takes it (a path, ``core-mof``, a ``Library``).
         ids: the ids of a list of records (default: their positions).
         workers: featurization processes (default 0: this process; for whole libraries use ``screen``).
-        smiles_column, id_column, chunk_size, batch_size, device, charges, max_atoms: as for ``screen``.
+        smiles_column, id_column, chunk_size, batch_size, device, charges, max_atoms, threads: as for ``screen``.
         progress: show a progress bar.
 
     Returns one row per record, in order: ``index``, ``id``, ``source``, ``status`` (``ok`` or the kind
@@ -166,8 +172,10 @@ def predict(runs, records: Sequence | str | Path | Library, ids: Sequence[object
     else:
         library = _library(records, ensemble, smiles_column, id_column)
     frames = _Frames()
-    _screen_shard(ensemble, library, frames, 0, 1, int(chunk_size or ensemble.featurizers[0].chunk_size), batch_size,
-                  _Workers(int(workers), RECORD_SECONDS, WORKER_MEMORY), device, progress)
+    cores = plan(int(workers), threads)
+    with torch_threads(cores.main_threads):
+        _screen_shard(ensemble, library, frames, 0, 1, int(chunk_size or ensemble.featurizers[0].chunk_size), batch_size,
+                      _Workers(cores.workers, RECORD_SECONDS, WORKER_MEMORY), device, progress)
     if not frames.frames:
         return pd.DataFrame(columns=store.LEADING_COLUMNS + ensemble.columns())
     return pd.concat(frames.frames, ignore_index=True)
@@ -389,7 +397,7 @@ def _rank_and_world(rank: int | None, world: int | None) -> tuple[int, int]:
     return rank, world
 
 
-def _summary(out: Path, ensemble: Ensemble, done: list[dict], counts: dict, workers: int, device, merge_s: float) -> dict:
+def _summary(out: Path, ensemble: Ensemble, done: list[dict], counts: dict, cores: CorePlan, device, merge_s: float) -> dict:
     records = sum(d["records"] for d in done)
     screened = sum(d["screened"] for d in done)
     wall = max(d["wall_s"] for d in done)
@@ -399,7 +407,8 @@ def _summary(out: Path, ensemble: Ensemble, done: list[dict], counts: dict, work
         "out": str(out), "records": records, "ok": counts.get("ok", 0), "rejected": records - counts.get("ok", 0),
         "status": dict(sorted(counts.items(), key=lambda item: -item[1])),
         "models": ensemble.size, "featurizations": len(ensemble.groups), "targets": ensemble.targets,
-        "columns": ensemble.columns(), "world_size": len(done), "workers": workers, "device": str(device),
+        "columns": ensemble.columns(), "world_size": len(done), "workers": cores.workers, "threads": cores.main_threads,
+        "device": str(device),
         "screened_now": screened, "resumed": sum(d["resumed"] for d in done), "wall_s": wall,
         "records_per_s": screened / wall if wall > 0 else None,
         "timing_s": timing,

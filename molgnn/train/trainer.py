@@ -34,6 +34,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from molgnn.atomic import atomic_path
+from molgnn.cores import plan, torch_threads
 from molgnn.data.dataset import GraphDataset
 from molgnn.data.oversample import oversample_dataset
 from molgnn.data.splits import Split, make_split
@@ -96,14 +97,16 @@ class Callback:
 
 def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split: Split | None = None,
           resume: bool = True, progress: bool = True, device: str | torch.device | None = None,
-          callbacks: Sequence[Callback] = ()) -> dict:
+          callbacks: Sequence[Callback] = (), threads: int | None = None) -> dict:
     """Train ``config.model`` on ``dataset`` into ``run_dir``; returns the final metrics.
 
     The run folder receives ``config.json`` (resolved config), ``split.json``, ``log.csv`` and
     ``log.json`` (one row per epoch), ``weights.pt`` + ``run.json`` (the best model, see
     ``molgnn.train.checkpoint``), ``metrics.json`` and plots. With ``resume`` an interrupted run
     continues from its last completed epoch; a finished run is not trained again. ``callbacks``
-    are called at every epoch's start and end and with the final metrics (``Callback``).
+    are called at every epoch's start and end and with the final metrics (``Callback``). ``threads``
+    is the torch thread count of the training (default: the cores this process may use, capped by
+    ``OMP_NUM_THREADS``; ``molgnn.cores``), restored when it returns.
 
     Launched by ``torchrun`` with ``config.distributed`` other than ``none``, every learner calls
     this function and gets the same metrics; ``device`` is then the learner's own GPU (or CPU).
@@ -123,6 +126,7 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
             held.enter_context(owned(run_dir, "training run"))
 
         learners.from_main(hold_run_dir)  # a refusal is raised on every learner
+        held.enter_context(torch_threads(plan(0, threads).main_threads))
         return _train(dataset, run_dir, config, learners, split, resume, progress, callbacks)
 
 

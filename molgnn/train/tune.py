@@ -12,7 +12,7 @@
   search gained over it.
 - Trials are pruned by Optuna's median rule on the validation curve: a ``Callback`` reports the
   monitor after each epoch and sets ``training.stop`` when the trial should be pruned.
-- ``jobs`` trials run at a time, each in its own process (one torch thread each), sharing the
+- ``jobs`` trials run at a time, each in its own process (the core budget shared among them, ``molgnn.cores``), sharing the
   study through Optuna's SQLite storage ``<study>/study.db``; calling ``tune`` again with the same
   folder resumes the study up to ``trials`` finished trials (a trial cut off by a crash is marked
   failed by Optuna's heartbeat check a minute later, and a new trial takes its place).
@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from molgnn.atomic import atomic_write_text
+from molgnn.cores import core_budget
 from molgnn.data.dataset import GraphDataset
 from molgnn.data.splits import Split
 from molgnn.errors import ConfigError
@@ -159,18 +160,19 @@ def tune(dataset: GraphDataset, study_dir: str | Path, config: TrainConfig, tria
         study.enqueue_trial(base_params(config))
     subset, split = study_dataset(dataset, config)
     atomic_write_text(study_dir / "base_config.json", json.dumps(config.to_dict(), indent=1))
-    arguments = (str(study_dir), storage, config.to_dict(), trials, timeout, warmup_epochs, progress)
+    threads = max(1, core_budget() // jobs)
+    arguments = (str(study_dir), storage, config.to_dict(), trials, timeout, warmup_epochs, progress, threads)
     if jobs == 1:
         _optimize(subset, split, *arguments, seed)
     else:
-        with ProcessPoolExecutor(jobs, initializer=torch.set_num_threads, initargs=(1,)) as pool:
+        with ProcessPoolExecutor(jobs, initializer=torch.set_num_threads, initargs=(threads,)) as pool:
             for future in [pool.submit(_optimize, subset, split, *arguments, seed + j) for j in range(jobs)]:
                 future.result()
     return _result(optuna.load_study(study_name="molgnn", storage=_storage(storage)), study_dir, config, monitor)
 
 
 def _optimize(subset: GraphDataset, split: Split, study_dir: str, storage: str, config: dict, trials: int,
-              timeout: float | None, warmup_epochs: int, progress: bool, seed: int) -> None:
+              timeout: float | None, warmup_epochs: int, progress: bool, threads: int, seed: int) -> None:
     """One process of the study: run trials until the study has ``trials`` finished ones."""
     import optuna
     from optuna.trial import TrialState
@@ -188,7 +190,7 @@ def _optimize(subset: GraphDataset, split: Split, study_dir: str, storage: str, 
         callback = PruningCallback(trial)
         trial_config_ = trial_config(base, suggest(trial, space))
         train(subset, trial_dir(study_dir, trial.number), trial_config_, split=split, resume=False, progress=False,
-              callbacks=[callback])
+              callbacks=[callback], threads=threads)
         if callback.pruned:
             raise optuna.TrialPruned()
         return max(callback.values) if study.direction == optuna.study.StudyDirection.MAXIMIZE else min(callback.values)
