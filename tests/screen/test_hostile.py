@@ -144,7 +144,7 @@ def test_ctrl_c_ends_with_one_line_that_says_how_to_resume(tmp_path, molecule_ru
     _wait_for_parts(tmp_path / "stopped.parquet.parts", process)
     os.killpg(process.pid, signal.SIGINT)  # what a terminal sends to the whole foreground group
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130 and "Traceback" not in stderr
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
     assert stderr.strip().splitlines()[-1] == (f"molgnn screen: interrupted; rerun the same command to resume from the "
                                                f"finished chunks in {out}.parts")
     finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
