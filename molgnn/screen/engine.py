@@ -88,7 +88,7 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
         workers: featurization processes of one torch thread each (default: one per core of the
             budget; 0 featurizes in this process).
         threads: the job's core budget: workers plus the model's torch threads in this process
-            (default: ``OMP_NUM_THREADS`` or the cores this process may use; ``molgnn.cores``).
+            (default: ``MOLGNN_THREADS`` or the cores this process may use; ``molgnn.cores``).
         chunk_size: records per chunk, the unit of work, of writing and of resuming (default: the
             featurizer's ``chunk_size``, 2048 SMILES or 32 structures).
         batch_size: graphs per model call.
