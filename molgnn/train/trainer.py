@@ -106,7 +106,8 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
     continues from its last completed epoch; a finished run is not trained again. ``callbacks``
     are called at every epoch's start and end and with the final metrics (``Callback``). ``threads``
     is the torch thread count of the training (default: the cores this process may use, capped by
-    ``OMP_NUM_THREADS``; ``molgnn.cores``), restored when it returns.
+    ``OMP_NUM_THREADS`` and by the process's current torch thread count, so that a worker process given
+    one thread keeps one; ``molgnn.cores``), restored when it returns.
 
     Launched by ``torchrun`` with ``config.distributed`` other than ``none``, every learner calls
     this function and gets the same metrics; ``device`` is then the learner's own GPU (or CPU).
@@ -126,7 +127,10 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
             held.enter_context(owned(run_dir, "training run"))
 
         learners.from_main(hold_run_dir)  # a refusal is raised on every learner
-        held.enter_context(torch_threads(plan(0, threads).main_threads))
+        count = plan(0, threads).main_threads
+        if threads is None:  # never more than the process runs with: a worker set to one thread keeps one
+            count = min(count, torch.get_num_threads())
+        held.enter_context(torch_threads(count))
         return _train(dataset, run_dir, config, learners, split, resume, progress, callbacks)
 
 
