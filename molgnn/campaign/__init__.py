@@ -1,6 +1,13 @@
 """Steered campaigns: a surrogate chooses which candidates the costly simulation (the oracle) runs next.
 
-``molgnn.campaign.acquisition`` turns the surrogate's member predictions into the next batch,
-``molgnn.campaign.oracles`` runs the simulations, and ``molgnn.campaign.state`` keeps every pick and
-result on disk so that a killed campaign goes on.
+``run_campaign`` (``molgnn.campaign.engine``) runs one from a ``CampaignConfig``: the pool
+(``pool``), the surrogate (``surrogate``) and the acquisition (``acquisition``) choose the next
+batches, the oracles (``oracles``) run the simulations on Parsl through Colmena, and the state on
+disk (``state``) and the report (``report``) keep every pick and result, so that a killed campaign
+goes on where it stopped.
 """
+
+from molgnn.campaign.config import CampaignConfig
+from molgnn.campaign.engine import CampaignError, run_campaign
+
+__all__ = ["CampaignConfig", "CampaignError", "run_campaign"]

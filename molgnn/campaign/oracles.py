@@ -60,6 +60,12 @@ def make_oracle(kind: str, **options):
         raise ConfigError(f"oracle {kind!r}: {error}") from None
 
 
+def oracle_from_config(config: dict):
+    """The oracle a campaign config's ``oracle`` table describes: ``{"kind": ..., **options}``."""
+    options = dict(config)
+    return make_oracle(options.pop("kind", None), **options)
+
+
 def call_oracle(oracle, candidate: str, source: str, seconds: float | None = None) -> Outcome:
     """``oracle(source, candidate)`` as an ``Outcome``; longer than ``seconds`` (main thread only): ``timeout``."""
     start = time.perf_counter()
@@ -90,6 +96,11 @@ class LookupOracle:
             if name not in frame.columns:
                 raise ConfigError(f"lookup table {path}: no column {name!r} (it has {', '.join(map(str, frame.columns))})")
         object.__setattr__(self, "_values", dict(zip(frame[self.id_column].astype(str), frame[self.column])))
+
+    @property
+    def values(self) -> dict[str, float]:
+        """The whole table, id -> value."""
+        return dict(self._values)
 
     def __call__(self, source: str, candidate: str) -> float:
         if candidate not in self._values:

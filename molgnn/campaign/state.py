@@ -70,12 +70,20 @@ class CampaignState:
         return {c: r["value"] for c, r in self.results.items() if r["status"] == "ok"}
 
     def record_pick(self, candidate: str, batch: int, score: float | None, surrogate: int | None) -> None:
-        if candidate in self.queried:
-            raise CampaignStateError(f"{candidate!r} was picked before")
-        event = {"event": "pick", "candidate": candidate, "batch": int(batch),
-                 "score": None if score is None else float(score), "surrogate": surrogate}
-        self._append(event)
-        self.picks.append(event)
+        self.record_picks([(candidate, score)], batch, surrogate)
+
+    def record_picks(self, picks: list[tuple[str, float | None]], batch: int, surrogate: int | None) -> None:
+        """A whole batch of ``(candidate, score)`` picks, written in one append (a kill leaves all or none of them)."""
+        seen = self.queried
+        events = []
+        for candidate, score in picks:
+            if candidate in seen:
+                raise CampaignStateError(f"{candidate!r} was picked before")
+            seen.add(candidate)
+            events.append({"event": "pick", "candidate": candidate, "batch": int(batch),
+                           "score": None if score is None else float(score), "surrogate": surrogate})
+        self._append(*events)
+        self.picks.extend(events)
 
     def record_result(self, outcome: Outcome) -> None:
         event = {"event": "result", "candidate": outcome.candidate, "status": outcome.status, "value": outcome.value,
@@ -83,9 +91,9 @@ class CampaignState:
         self._append(event)
         self.results[outcome.candidate] = event
 
-    def _append(self, event: dict) -> None:
+    def _append(self, *events: dict) -> None:
         with open(self.folder / LOG, "a") as log:
-            log.write(json.dumps(event) + "\n")
+            log.write("".join(json.dumps(event) + "\n" for event in events))
             log.flush()
             os.fsync(log.fileno())
 

@@ -140,11 +140,13 @@ def test_workers_exit_when_the_screen_is_killed(tmp_path, molecule_runs, long_li
 def test_ctrl_c_ends_with_one_line_that_says_how_to_resume(tmp_path, molecule_runs, long_library):
     out = tmp_path / "stopped.parquet"
     command = _screen_command(molecule_runs[:1], long_library, out, "--chunk-size", "8", "--workers", "1")
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # as from a shell, whose Ctrl-C is not ignored (a test runner's own SIGINT disposition would be inherited)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     _wait_for_parts(tmp_path / "stopped.parquet.parts", process)
     os.killpg(process.pid, signal.SIGINT)  # what a terminal sends to the whole foreground group
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    assert process.returncode == 130 and "Traceback" not in stderr, (stderr, signal.getsignal(signal.SIGINT))
     assert stderr.strip().splitlines()[-1] == (f"molgnn screen: interrupted; rerun the same command to resume from the "
                                                f"finished chunks in {out}.parts")
     finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
