@@ -70,8 +70,8 @@ def user_parsl_config(path: str | Path):
     return config
 
 
-def run_campaign(config: CampaignConfig | dict | str | Path, folder: str | Path, *, cache_dir: str | Path | None = None,
-                 progress: bool = True, stop_after: int | None = None) -> dict:
+def run_campaign(config: CampaignConfig | dict | str | Path, folder: str | Path, *, data_dir: str | Path | None = None,
+                 cache_dir: str | Path | None = None, progress: bool = True) -> dict:
     """Run (or resume) the campaign ``config`` in ``folder``; returns its summary (``molgnn.campaign.report``).
 
     Args:
@@ -79,10 +79,9 @@ def run_campaign(config: CampaignConfig | dict | str | Path, folder: str | Path,
         folder: the campaign folder: ``config.json``, ``queries.jsonl`` (every pick and result),
             ``surrogates/v<N>/``, ``history.csv``, ``summary.json`` and ``discovery.png``. A campaign there
             with the same config is resumed; another config is refused.
+        data_dir: the folder of the registered data sets, for a pool named by one (else ``$MOLGNN_DATA_DIR``).
         cache_dir: the dataset cache of the pool (else ``$MOLGNN_CACHE_DIR`` or ``~/.cache/molgnn``).
         progress: print a line per batch.
-        stop_after: end after this many oracle results in this call (a campaign stopped early, for
-            tests and for running a campaign in slices); None: until the budget is spent.
     """
     from molgnn.campaign import report
 
@@ -91,7 +90,7 @@ def run_campaign(config: CampaignConfig | dict | str | Path, folder: str | Path,
     check_surrogate(config.surrogate)
     oracle_from_config(config.oracle)  # a wrong oracle fails here, not in every worker
     state = CampaignState(folder, config.to_dict())
-    spec = PoolSpec.of(config, None if cache_dir is None else str(cache_dir))
+    spec = PoolSpec.of(config, *(None if d is None else str(Path(d).resolve()) for d in (data_dir, cache_dir)))
     pool = load_pool(spec, progress)
     if config.surrogate["kind"] == "forest" or config.min_distance is not None:
         pool.features()  # a missing descriptor set fails before any simulation
@@ -101,7 +100,7 @@ def run_campaign(config: CampaignConfig | dict | str | Path, folder: str | Path,
     parsl_config = user_parsl_config(config.parsl_config) if config.parsl_config else \
         local_parsl_config(config.workers, folder / "parsl")
     started = time.perf_counter()
-    thinker = _run_thinker(config, state, pool, spec, known, folder, parsl_config, progress, stop_after)
+    thinker = _run_thinker(config, state, pool, spec, known, folder, parsl_config, progress)
     summary = report.write(folder, config, state, pool, known, wall_seconds=time.perf_counter() - started,
                            busy_seconds=thinker.busy_seconds)
     if thinker.error is not None:
@@ -150,7 +149,7 @@ def _initial_picks(config: CampaignConfig, pool: Pool, state: CampaignState) -> 
     state.record_picks([(candidate, None) for candidate in picks], 0, None)
 
 
-def _run_thinker(config, state, pool, spec, known, folder, parsl_config, progress, stop_after):
+def _run_thinker(config, state, pool, spec, known, folder, parsl_config, progress):
     from colmena.queue.python import PipeQueues
     from colmena.task_server.parsl import ParslTaskServer
 
@@ -160,7 +159,7 @@ def _run_thinker(config, state, pool, spec, known, folder, parsl_config, progres
     queues = PipeQueues(topics=TOPICS)
     server = ParslTaskServer([(tasks.simulate, {"executors": ["simulation"]}), (tasks.train, {"executors": ["learning"]}),
                               (tasks.infer, {"executors": ["learning"]})], queues, parsl_config)
-    thinker = _thinker_class()(queues, config, state, pool, spec, known, folder, progress, stop_after)
+    thinker = _thinker_class()(queues, config, state, pool, spec, known, folder, progress)
     server.start()
     try:
         thinker.start()
@@ -182,7 +181,7 @@ def _thinker_class():
         """Three agents: ``submit`` sends picked candidates to free oracle workers, ``receive`` writes each result,
         ``steer`` retrains the surrogate when a version's results are complete and picks the next batches."""
 
-        def __init__(self, queues, config, state, pool, spec, known, folder, progress, stop_after):
+        def __init__(self, queues, config, state, pool, spec, known, folder, progress):
             super().__init__(queues)
             self.config, self.state, self.pool, self.spec, self.known = config, state, pool, spec, known
             self.folder, self.progress = Path(folder), progress
@@ -191,7 +190,6 @@ def _thinker_class():
             self.in_flight = 0
             self.error: str | None = None
             self.busy_seconds = 0.0
-            self.results_left = stop_after
 
         # -- simulations
         @agent
@@ -227,8 +225,6 @@ def _thinker_class():
             with self.changed:  # recorded even when stopping: a simulation that ran is never lost
                 self.state.record_result(outcome)
                 self.busy_seconds += outcome.seconds
-                if self.results_left is not None:
-                    self.results_left -= 1
                 self.in_flight -= 1
                 if self._all_done():
                     self.done.set()
@@ -320,10 +316,9 @@ def _thinker_class():
                       f"{len(self.state.results)}/{config.budget} results, best {top:.4g}", flush=True)
 
         def _stopping(self) -> bool:
-            return self.error is not None or self.done.is_set() or (self.results_left is not None and self.results_left <= 0)
+            return self.error is not None or self.done.is_set()
 
         def _all_done(self) -> bool:
-            every_pick = len(self.state.picks) >= self.config.budget and not self.state.pending
-            return every_pick or (self.results_left is not None and self.results_left <= 0 and self.in_flight == 0)
+            return len(self.state.picks) >= self.config.budget and not self.state.pending
 
     return CampaignThinker

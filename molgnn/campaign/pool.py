@@ -31,14 +31,15 @@ class PoolSpec:
     data: str
     options: tuple = ()
     featurizer: tuple = ()
+    data_dir: str | None = None
     cache_dir: str | None = None
 
     @classmethod
-    def of(cls, config, cache_dir: str | None = None) -> PoolSpec:
+    def of(cls, config, data_dir: str | None = None, cache_dir: str | None = None) -> PoolSpec:
         def frozen(mapping: dict) -> tuple:
             return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in mapping.items()))
 
-        return cls(config.pool, frozen(config.pool_options), frozen(config.featurizer), cache_dir)
+        return cls(config.pool, frozen(config.pool_options), frozen(config.featurizer), data_dir, cache_dir)
 
 
 @dataclass
@@ -77,7 +78,7 @@ def load_pool(spec: PoolSpec, progress: bool = False) -> Pool:
     from molgnn.data.build import load_dataset, resolve_spec
 
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in spec.options}
-    dataset_spec = resolve_spec(spec.data, None, options)
+    dataset_spec = resolve_spec(spec.data, spec.data_dir, options)
     base = dataset_spec.default_featurizer()
     fields = {k: v for k, v in spec.featurizer}
     if "descriptors" in fields and base.kind != CRYSTALS:  # molecules take one descriptor set by name
@@ -87,7 +88,7 @@ def load_pool(spec: PoolSpec, progress: bool = False) -> Pool:
         featurizer = dataclasses.replace(base, **fields)
     except TypeError as error:
         raise ConfigError(f"featurizer of the pool {spec.data}: {error}") from None
-    dataset = load_dataset(spec.data, None, featurizer, options, spec.cache_dir, progress=progress)
+    dataset = load_dataset(spec.data, spec.data_dir, featurizer, options, spec.cache_dir, progress=progress)
     records = dataset_spec.read()
     sources = dict(zip(records.ids, map(str, records.inputs)))
     return Pool(dataset, {i: sources[i] for i in dataset.ids}, dataset.rejects)

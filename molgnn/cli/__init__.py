@@ -21,7 +21,8 @@ from molgnn import __version__
 from molgnn.errors import MolgnnError
 
 COMPUTING_VERBS = ("featurize", "train", "evaluate", "predict", "screen", "tune")  # they take --threads
-VERBS = ("datasets", "models", "featurize", "train", "evaluate", "predict", "imbalance", "oversample", "screen", "tune")
+VERBS = ("datasets", "models", "featurize", "train", "evaluate", "predict", "imbalance", "oversample", "screen", "tune",
+         "campaign")
 BUDGET_VARIABLE = "MOLGNN_THREADS"  # molgnn.cores.BUDGET_VARIABLE; the verbs import no library at import time
 INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
 
