@@ -20,3 +20,14 @@ def chemprop_unavailable() -> str | None:
     if shutil.which("chemprop") is None:
         return f"unavailable: no chemprop command on PATH ({INSTALL})"
     return None
+
+
+def git_commit() -> str:
+    """The commit of the checkout the benchmark runs from, marked when it has uncommitted changes."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return (done.stdout.strip() or "unknown") + (" (with uncommitted changes)" if dirty else "")

@@ -101,8 +101,9 @@ def run_campaign(config: CampaignConfig | dict | str | Path, folder: str | Path,
         local_parsl_config(config.workers, folder / "parsl")
     started = time.perf_counter()
     thinker = _run_thinker(config, state, pool, spec, known, folder, parsl_config, progress)
+    span = None if thinker.first_started is None else thinker.last_received - thinker.first_started
     summary = report.write(folder, config, state, pool, known, wall_seconds=time.perf_counter() - started,
-                           busy_seconds=thinker.busy_seconds)
+                           busy_seconds=thinker.busy_seconds, span_seconds=span)
     if thinker.error is not None:
         raise CampaignError(f"campaign {folder}: {thinker.error}")
     return summary
@@ -190,6 +191,8 @@ def _thinker_class():
             self.in_flight = 0
             self.error: str | None = None
             self.busy_seconds = 0.0
+            self.first_started: float | None = None  # when the first simulation of this run started, and the last ended
+            self.last_received: float | None = None
 
         # -- simulations
         @agent
@@ -225,6 +228,8 @@ def _thinker_class():
             with self.changed:  # recorded even when stopping: a simulation that ran is never lost
                 self.state.record_result(outcome)
                 self.busy_seconds += outcome.seconds
+                self.last_received = time.perf_counter()
+                self.first_started = self.first_started or self.last_received - outcome.seconds
                 self.in_flight -= 1
                 if self._all_done():
                     self.done.set()

@@ -59,8 +59,14 @@ def history(config, state, known: dict[str, float], true_values: dict[str, float
 
 
 def write(folder: str | Path, config, state, pool, known: dict[str, float], wall_seconds: float | None = None,
-          busy_seconds: float | None = None) -> dict:
-    """Write the history, the summary and the discovery curve; returns the summary."""
+          busy_seconds: float | None = None, span_seconds: float | None = None) -> dict:
+    """Write the history, the summary and the discovery curve; returns the summary.
+
+    With the times of a run: ``oracle_busy_fraction`` is the time the oracle workers spent in calls
+    over ``workers x wall_seconds`` (the run's wall time, start-up included), and
+    ``oracle_busy_fraction_of_span`` the same over the span from the start of the first call (as the
+    worker measured it) to the last result.
+    """
     folder = Path(folder)
     true_values = truth(config, pool)
     table = history(config, state, known, true_values)
@@ -82,8 +88,9 @@ def write(folder: str | Path, config, state, pool, known: dict[str, float], wall
                               "found": int(table["top_found"].iloc[-1]), "fraction_found": float(table["top_fraction_found"].iloc[-1])}
     if wall_seconds is not None:
         summary["wall_seconds"] = round(wall_seconds, 2)
-        summary["oracle_busy_fraction"] = None if not wall_seconds else \
-            round(float(busy_seconds or 0.0) / (wall_seconds * config.workers), 4)
+        summary["oracle_seconds"] = round(float(busy_seconds or 0.0), 2)
+        for key, seconds in (("oracle_busy_fraction", wall_seconds), ("oracle_busy_fraction_of_span", span_seconds)):
+            summary[key] = round(float(busy_seconds or 0.0) / (seconds * config.workers), 4) if seconds else None
     atomic_write_text(folder / "summary.json", json.dumps(summary, indent=1, default=float))
     if len(table):
         discovery_plot(table, folder / "discovery.png", config)

@@ -74,7 +74,7 @@ def surrogate_members(folder: str | Path, pool: Pool) -> np.ndarray:
         forest = pickle.loads((folder / "forest.pkl").read_bytes())  # written by train_surrogate of this campaign
         features = pool.features()
         return np.stack([tree.predict(features) for tree in forest.estimators_])
-    return np.stack([_member_predictions(folder / f"member{m}", pool) for m in range(int(spec.get("members", 3)))])
+    return _member_predictions([folder / f"member{m}" for m in range(int(spec.get("members", 3)))], pool)
 
 
 def _train_config(spec: dict, seed: int):
@@ -102,17 +102,20 @@ def _train_members(spec: dict, pool: Pool, positions: list[int], values: np.ndar
               progress=False)
 
 
-def _member_predictions(run_dir: Path, pool: Pool) -> np.ndarray:
+def _member_predictions(run_dirs: list[Path], pool: Pool) -> np.ndarray:
+    """Every member on every batch of the pool, each batch expanded once for all members."""
     import torch
 
     from molgnn.train.checkpoint import load_run
     from molgnn.train.loader import expanded_batches
     from molgnn.train.targets import to_predictions
 
-    run = load_run(run_dir)
-    run.model.eval()
-    outputs = []
+    runs = [load_run(run_dir) for run_dir in run_dirs]
+    outputs = [[] for _ in runs]
     with torch.inference_mode():
+        for run in runs:
+            run.model.eval()
         for batch in expanded_batches(pool.dataset, 128):
-            outputs.append(to_predictions(run.task, run.model(batch), run.scaler)[:, 0])
-    return torch.cat(outputs).numpy().astype(float)
+            for run, out in zip(runs, outputs):
+                out.append(to_predictions(run.task, run.model(batch), run.scaler)[:, 0])
+    return np.stack([torch.cat(out).numpy().astype(float) for out in outputs])
