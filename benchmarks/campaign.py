@@ -11,8 +11,8 @@
    (scikit-learn, 200 trees on the descriptors) and the GNN ensemble (3 members of molgnn's CO2
    model family, ``edge_attention_charge_descriptors`` at hidden 16 and one convolution, 15 epochs,
    each on the results less a seeded 15 % that picks its best epoch; sized so that the 220
-   retrainings of the protocol fit in about half an hour on 2 cores). Reported: the fraction of the top set found after 50, 100 and 150 calls (mean
-   +- std over repeats) and its ratio to random.
+   retrainings of the protocol fit in about half an hour on 2 cores). Reported: the fraction of the
+   top set found after 50, 100 and 150 calls (mean +- std over repeats) and its ratio to random.
 
 2. Overlap on hmof100 with the ``henry`` oracle (molgnn's Widom CO2 Henry coefficient on EQeq
    charges, a real simulation of a few seconds; the structures EQeq cannot charge fail with their

@@ -67,6 +67,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+from peers import git_commit  # benchmarks/peers.py, beside this script
 
 SIMULATION = {"gas": "CO2", "temperature": 298, "simulation_id": 1, "pressures": [0.1, 1.0], "charges": "DDEC"}
 DESCRIPTORS = ("pores", "energies")
@@ -130,7 +131,7 @@ def main(argv=None) -> dict:
     work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="molgnn-co2-"))
     data_dir = Path(args.data_dir)
     print(f"work dir {work}, results in {out}", flush=True)
-    summary = {"benchmark": "co2", "quick": args.quick, "commit": _commit()}
+    summary = {"benchmark": "co2", "quick": args.quick, "commit": git_commit()}
 
     def write(update: dict) -> None:
         """Results so far (written after every training, so a long run that is stopped still reports)."""
@@ -159,14 +160,6 @@ def _one_thread() -> None:
 
     torch.set_num_threads(1)
     threadpool_limits(1)
-
-
-def _commit() -> str:
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
-    return (done.stdout.strip() or "unknown") + (" (with uncommitted changes)" if dirty else "")
 
 
 def _quick_names(data_dir: Path) -> list[str]:

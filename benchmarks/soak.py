@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psutil
+from peers import git_commit  # benchmarks/peers.py, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -176,10 +177,6 @@ def rdkit_parse_rate(library: Path, sample: int) -> float:
     return len(smiles) / (time.perf_counter() - start)
 
 
-def commit() -> str:
-    return subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
@@ -206,7 +203,7 @@ def main() -> None:
         floor = rdkit_parse_rate(work / "smiles.csv", min(smiles_count, 20_000))
         checks = {part: r["rows_in_equal_rows_out"] and r["each_index_once_in_order"] and r["ids_match"]
                   and r["duplicates"] == 0 and r["killed"]["orphans"] == 0 for part, r in results.items()}
-        summary = {"benchmark": "soak", "quick": args.quick, "commit": commit(), "records": smiles_count + cif_count,
+        summary = {"benchmark": "soak", "quick": args.quick, "commit": git_commit(), "records": smiles_count + cif_count,
                    "ok": all(checks.values()), "checks": checks, **results,
                    "rdkit_parse_floor_records_per_s": floor, "wall_s": time.perf_counter() - started}
     finally:

@@ -20,6 +20,11 @@ Hyper-parameter search and ensembles, the twins of ``molgnn tune`` and ``molgnn 
     dataset = load_dataset("tox21", featurizer=MoleculeFeaturizer(fingerprint_bits=2048, descriptors="rdkit2d"))
     study = tune(dataset, "studies/tox21", TrainConfig(model="hybrid_descriptors", epochs=30), trials=40, jobs=2)
     train_ensemble(dataset, "runs/tox21-ens", study.best_config, k=5)   # predict("runs/tox21-ens", ...): mean, std
+
+A steered campaign, the twin of ``molgnn campaign`` (see ``molgnn.campaign``):
+
+    from molgnn.api import run_campaign
+    summary = run_campaign("campaign.toml", "campaigns/co2")   # picks, results, history.csv, discovery.png
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags, RegressorTags
 
+from molgnn.campaign import CampaignConfig, run_campaign  # noqa: F401  (molgnn campaign)
 from molgnn.chem.crystal import read_crystal
 from molgnn.chem.errors import InvalidInputError
 from molgnn.data.build import dataset_from_inputs

@@ -95,6 +95,9 @@ def run_campaign(config: CampaignConfig | dict | str | Path, folder: str | Path,
     if config.surrogate["kind"] == "forest" or config.min_distance is not None:
         pool.features()  # a missing descriptor set fails before any simulation
     known = _given_results(config, pool)
+    if config.budget > len(pool.ids) - len(known):
+        raise ConfigError(f"budget {config.budget} is more than the {len(pool.ids) - len(known)} candidates of the pool "
+                          "without a result")
     if not state.picks and not known:
         _initial_picks(config, pool, state)
     parsl_config = user_parsl_config(config.parsl_config) if config.parsl_config else \
@@ -256,7 +259,7 @@ def _thinker_class():
                 batch = self.state.batches
                 version = max(first, batch - config.prefetch)
                 with self.changed:
-                    self.changed.wait_for(lambda: self._stopping() or self._complete(version))
+                    self.changed.wait_for(lambda v=version: self._stopping() or self._complete(v))
                     if self._stopping():
                         return
                     labelled = self._labelled(version)
@@ -309,16 +312,16 @@ def _thinker_class():
                                          beta=config.beta, xi=config.xi, rng=rng, features=features,
                                          min_distance=config.min_distance)
             picks = [(pool.ids[free[position]], float(value)) for position, value in zip(chosen, score)]
-            with self.changed:
+            with self.changed:  # the results the receiver adds are read under the same lock
                 self.state.record_picks(picks, batch, None if members is None else version)
                 self.ready.extend(candidate for candidate, _ in picks)
                 self.changed.notify_all()
-            report.write(self.folder, config, self.state, pool, self.known)
-            if self.progress:
+                report.write(self.folder, config, self.state, pool, self.known)
                 found = self.state.labelled()
+            if self.progress:
                 top = (max if config.maximize else min)(found.values()) if found else float("nan")
                 print(f"batch {batch}: {len(chosen)} picked by {'random' if members is None else f'surrogate v{version}'}; "
-                      f"{len(self.state.results)}/{config.budget} results, best {top:.4g}", flush=True)
+                      f"{len(found)} values of {config.budget} calls so far, best {top:.4g}", flush=True)
 
         def _stopping(self) -> bool:
             return self.error is not None or self.done.is_set()
