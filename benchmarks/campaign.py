@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> dict:
     checkpoints = setup.get("checkpoints", CHECKPOINTS)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="molgnn-campaign-"))
     args.out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    started, commit = time.perf_counter(), git_commit()  # the code this run measures
     table_path, names = truth_table(args.data_dir, work, setup["names"])
     configs = discovery_configs(setup, table_path, names)
     # the pool is featurized once, here, before the campaigns read it from the cache
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> dict:
             f"at a time.")
     report = markdown(table, henry_summary, goal, setup, checkpoints, note)
     (args.out / "campaign.md").write_text(report)
-    result = {"benchmark": "campaign", "quick": args.quick, "commit": git_commit(), "wall_s": round(wall, 1),
+    result = {"benchmark": "campaign", "quick": args.quick, "commit": commit, "wall_s": round(wall, 1),
               "pool": len(pool.ids), "campaigns": len(configs) + 1, "goals": goal,
               "found_fraction": {k: v for k, v in table.items() if not k.startswith("_")},
               "henry": henry_summary, "figure": str(plot(table, checkpoints, args.out / "discovery.png"))}
