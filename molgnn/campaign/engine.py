@@ -100,8 +100,12 @@ def run_campaign(config: CampaignConfig | dict | str | Path, folder: str | Path,
                           "without a result")
     if not state.picks and not known:
         _initial_picks(config, pool, state)
-    parsl_config = user_parsl_config(config.parsl_config) if config.parsl_config else \
-        local_parsl_config(config.workers, folder / "parsl")
+    if config.parsl_config:
+        parsl_config = user_parsl_config(config.parsl_config)
+        if parsl_config.run_dir == "runinfo":  # Parsl's default, in the working directory: the campaign's folder instead
+            parsl_config.run_dir = str(folder / "parsl")
+    else:
+        parsl_config = local_parsl_config(config.workers, folder / "parsl")
     started = time.perf_counter()
     thinker = _run_thinker(config, state, pool, spec, known, folder, parsl_config, progress)
     span = None if thinker.first_started is None else thinker.last_received - thinker.first_started

@@ -147,3 +147,21 @@ def test_every_initial_failure_ends_the_campaign_with_the_reason(esol_config, es
         run_campaign({**esol_config, "oracle": slow_oracle, "initial": ["3"]}, tmp_path / "run", cache_dir=esol_cache,
                      progress=False)
     assert history_frame(tmp_path / "run")["status"].tolist() == ["failed"]
+
+
+def test_a_parsl_config_file_replaces_the_local_executors(esol_config, esol_cache, tmp_path):
+    parsl_file = tmp_path / "threads.py"
+    parsl_file.write_text(textwrap.dedent("""
+        from parsl.config import Config
+        from parsl.executors import ThreadPoolExecutor
+
+        config = Config(executors=[ThreadPoolExecutor(label="simulation", max_threads=2),
+                                   ThreadPoolExecutor(label="learning", max_threads=1)])
+    """))
+    summary = run_campaign({**esol_config, "budget": 15, "parsl_config": str(parsl_file)}, tmp_path / "run",
+                           cache_dir=esol_cache, progress=False)
+    assert summary["status"] == {"ok": 15} and (tmp_path / "run" / "parsl").is_dir()  # Parsl's run_dir, not ./runinfo
+    parsl_file.write_text(parsl_file.read_text().replace('"learning"', '"training"'))
+    with pytest.raises(ConfigError, match=r"executors labelled \('simulation', 'learning'\), found \['simulation', 'training'\]"):
+        run_campaign({**esol_config, "parsl_config": str(parsl_file)}, tmp_path / "other", cache_dir=esol_cache,
+                     progress=False)
