@@ -94,11 +94,18 @@ class CountThreads(trainer.Callback):
         self.seen.add(torch.get_num_threads())
 
 
-def test_training_runs_on_its_budget_and_restores_the_threads_after(data_dir, tmp_path, no_budget):
+@pytest.fixture
+def sider48(data_dir):
     frame = pd.read_csv(data_dir / "molnet" / "sider.csv").iloc[:48]
-    dataset = dataset_from_inputs(frame["smiles"].tolist(), frame.iloc[:, 1:].to_numpy(), MoleculeFeaturizer(),
-                                  targets=list(frame.columns[1:]), name="sider48")
-    config = TrainConfig(model="gine", model_args={"hidden": 16, "layers": 1}, epochs=2, batch_size=16, seed=0)
+    return dataset_from_inputs(frame["smiles"].tolist(), frame.iloc[:, 1:].to_numpy(), MoleculeFeaturizer(),
+                               targets=list(frame.columns[1:]), name="sider48")
+
+
+GINE = TrainConfig(model="gine", model_args={"hidden": 16, "layers": 1}, epochs=2, batch_size=16, seed=0)
+
+
+def test_training_runs_on_its_budget_and_restores_the_threads_after(sider48, tmp_path, no_budget):
+    dataset, config = sider48, GINE
     before = torch.get_num_threads()
     counted = CountThreads()
     trainer.train(dataset, tmp_path / "one", config, progress=False, callbacks=[counted], threads=1)
@@ -108,17 +115,13 @@ def test_training_runs_on_its_budget_and_restores_the_threads_after(data_dir, tm
     assert counted.seen == {min(cores.available_cores(), before)} and torch.get_num_threads() == before
 
 
-def test_training_keeps_a_process_set_to_one_thread_on_one(data_dir, tmp_path, no_budget):
+def test_training_keeps_a_process_set_to_one_thread_on_one(sider48, tmp_path, no_budget):
     """A worker process given one thread (forked after its parent ran torch) must not start a thread pool."""
-    frame = pd.read_csv(data_dir / "molnet" / "sider.csv").iloc[:48]
-    dataset = dataset_from_inputs(frame["smiles"].tolist(), frame.iloc[:, 1:].to_numpy(), MoleculeFeaturizer(),
-                                  targets=list(frame.columns[1:]), name="sider48")
-    config = TrainConfig(model="gine", model_args={"hidden": 16, "layers": 1}, epochs=1, batch_size=16, seed=0)
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         counted = CountThreads()
-        trainer.train(dataset, tmp_path / "run", config, progress=False, callbacks=[counted])
+        trainer.train(sider48, tmp_path / "run", GINE, progress=False, callbacks=[counted])
         assert counted.seen == {1}
     finally:
         torch.set_num_threads(before)
