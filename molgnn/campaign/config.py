@@ -25,12 +25,12 @@ Relative paths in a config file are read from the file's folder.
 from __future__ import annotations
 
 import json
-import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from molgnn.campaign.acquisition import ACQUISITIONS
 from molgnn.campaign.oracles import ORACLES
+from molgnn.config_files import read_config_file, refuse_unknown_keys
 from molgnn.errors import ConfigError
 
 SURROGATES = ("forest", "ensemble")
@@ -92,10 +92,7 @@ class CampaignConfig:
 
     @classmethod
     def from_dict(cls, values: dict, base_dir: str | Path | None = None) -> CampaignConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown campaign config key(s) {unknown}; valid: {sorted(known)}")
+        refuse_unknown_keys(cls, values, "campaign")
         missing = sorted({"pool", "oracle"} - set(values))
         if missing:
             raise ConfigError(f"a campaign config needs {missing}")
@@ -107,13 +104,7 @@ class CampaignConfig:
     @classmethod
     def from_file(cls, path: str | Path) -> CampaignConfig:
         """Read a TOML (by extension) or JSON config; relative paths in it are read from its folder."""
-        path = Path(path)
-        try:
-            text = path.read_text()
-            values = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-        except (OSError, UnicodeDecodeError, ValueError) as error:
-            raise ConfigError(f"campaign config {path}: {error}") from None
-        return cls.from_dict(values, path.parent)
+        return cls.from_dict(read_config_file(path, "campaign"), Path(path).parent)
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(asdict(self)))

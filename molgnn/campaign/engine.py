@@ -26,10 +26,11 @@ import numpy as np
 
 from molgnn.campaign.acquisition import select_batch
 from molgnn.campaign.config import CampaignConfig
-from molgnn.campaign.oracles import Outcome, oracle_from_config
+from molgnn.campaign.oracles import Outcome
 from molgnn.campaign.pool import Pool, PoolSpec, load_pool
 from molgnn.campaign.state import CampaignState
 from molgnn.campaign.surrogate import check_surrogate
+from molgnn.campaign.tasks import cached_oracle
 from molgnn.errors import ConfigError, MolgnnError
 
 EXECUTORS = ("simulation", "learning")
@@ -88,7 +89,7 @@ def run_campaign(config: CampaignConfig | dict | str | Path, folder: str | Path,
     config = _config(config)
     folder = Path(folder)
     check_surrogate(config.surrogate)
-    oracle_from_config(config.oracle)  # a wrong oracle fails here, not in every worker
+    cached_oracle(config.oracle)  # a wrong oracle fails here, not in every worker (and a table is read once)
     state = CampaignState(folder, config.to_dict())
     spec = PoolSpec.of(config, *(None if d is None else str(Path(d).resolve()) for d in (data_dir, cache_dir)))
     pool = load_pool(spec, progress)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from molgnn.config_files import read_config_file, refuse_unknown_keys
 from molgnn.errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -128,22 +128,13 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown training config key(s) {unknown}; valid: {sorted(known)}")
+        refuse_unknown_keys(cls, values, "training")
         return cls(**values)
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
         """Read a JSON (or TOML, by extension) config file; ``ConfigError`` names a file that cannot be read."""
-        path = Path(path)
-        try:
-            text = path.read_text()
-            values = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-        except (OSError, UnicodeDecodeError, ValueError) as error:  # JSONDecodeError and TOMLDecodeError are ValueErrors
-            raise ConfigError(f"cannot read the training config {path}: {error}") from error
-        return cls.from_dict(values)
+        return cls.from_dict(read_config_file(path, "training"))
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(asdict(self)))
