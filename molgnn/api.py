@@ -4,6 +4,7 @@
     est = GNNEstimator(model="hybrid", epochs=30).fit(smiles_train, labels_train)   # NaN = missing
     est.predict_proba(smiles_test); est.score(smiles_test, labels_test); est.save("runs/sider")
     GNNEstimator.load("runs/sider").predict(["CCO"])
+    GNNEstimator.pretrained("tox21").predict_proba(["CCO"])   # a shipped model (molgnn models): mean; predict_std
 
 Screening a whole library (streamed, parallel, resumable) or predicting a few records, with one
 engine (see ``molgnn.screen``):
@@ -49,11 +50,13 @@ from molgnn.featurize.base import CRYSTALS, MOLECULES
 from molgnn.featurize.registry import featurizer_for_kind, featurizer_from_config, kind_of_record
 from molgnn.models.registry import model_spec
 from molgnn.screen import ScreenResult, predict, screen, top_candidates  # noqa: F401  (the prediction face of the API)
-from molgnn.screen.store import LEADING_COLUMNS
+from molgnn.screen.store import DOMAIN_COLUMN, prediction_columns
 from molgnn.tasks import CLASSIFICATION_TASKS, REGRESSION_TASKS, is_classification
 from molgnn.train.checkpoint import load_run
 from molgnn.train.config import TrainConfig
-from molgnn.train.ensemble import train_ensemble  # noqa: F401  (molgnn train --ensemble / --folds)
+from molgnn.train.domain import INSIDE
+from molgnn.train.ensemble import ensemble_members, train_ensemble  # noqa: F401  (molgnn train --ensemble / --folds)
+from molgnn.train.pretrained import resolve
 from molgnn.train.trainer import train
 from molgnn.train.tune import TuneResult, tune  # noqa: F401  (molgnn tune)
 
@@ -64,6 +67,10 @@ class NotFittedError(MolgnnError, RuntimeError):
 
 class NotClassifierError(MolgnnError, AttributeError):
     """``predict_proba`` asked of an estimator trained for regression."""
+
+
+class NotEnsembleError(MolgnnError, AttributeError):
+    """``predict_std`` asked of an estimator of one run, which has no spread."""
 
 
 # per kind of input, the model of ``model="auto"`` and the settings of the default featurizer
@@ -95,7 +102,8 @@ class GNNEstimator(BaseEstimator):
             ``cooccurrence``), adding up to ``oversample_budget`` times its size.
         epochs, batch_size, lr, weight_decay, patience, seed, model_args: see ``TrainConfig``.
 
-    Fitted attributes: ``run_`` (the loaded run), ``task_``, ``targets_``, ``rejects_``, ``run_dir_``.
+    Fitted attributes: ``run_`` (the loaded run; an ensemble's first member), ``runs_`` (an ensemble's
+    members, from ``pretrained``), ``task_``, ``targets_``, ``rejects_``, ``run_dir_``.
     """
 
     def __init__(self, model: str = "auto", task: str = "auto", featurizer=None, epochs: int = 50,
@@ -172,15 +180,27 @@ class GNNEstimator(BaseEstimator):
         self.task_ = self.run_.task
         self.targets_ = self.run_.targets
 
-    def _predict_frame(self, X):
+    def _predict_frame(self, X, std: bool = False):
+        """``[n, T]`` predictions (or, with ``std``, the ensemble's standard deviations) of the records ``X``."""
         if not hasattr(self, "run_"):
-            raise NotFittedError("this GNNEstimator is not fitted yet; call fit() or GNNEstimator.load()")
-        frame = predict(self.run_, list(X), device=self.device or "cpu")
+            raise NotFittedError("this GNNEstimator is not fitted yet; call fit(), GNNEstimator.load() or .pretrained()")
+        runs = getattr(self, "runs_", [self.run_])
+        if std and len(runs) == 1:
+            raise NotEnsembleError("one run has no spread: predict_std needs an ensemble (GNNEstimator.pretrained, or "
+                                   "an ensemble folder of molgnn train --ensemble / --folds)")
+        frame = predict(runs, list(X), device=self.device or "cpu")
         bad = frame[frame["status"] != "ok"]
         if len(bad):
             warnings.warn(f"{len(bad)} input(s) could not be featurized and predict NaN, e.g. input "
                           f"{bad['id'].iloc[0]}: {bad['status'].iloc[0]} ({bad['reason'].iloc[0]})", stacklevel=3)
-        return frame.drop(columns=LEADING_COLUMNS).to_numpy(dtype=float)
+        if DOMAIN_COLUMN in frame:
+            outside = frame[frame[DOMAIN_COLUMN].notna() & (frame[DOMAIN_COLUMN] != INSIDE)]
+            if len(outside):
+                warnings.warn(f"{len(outside)} input(s) lie outside the training domain (extrapolations), e.g. input "
+                              f"{outside['id'].iloc[0]}: {outside[DOMAIN_COLUMN].iloc[0]}", stacklevel=3)
+        values = frame[prediction_columns(frame)].to_numpy(dtype=float)
+        n_targets = len(self.targets_)
+        return values[:, n_targets:2 * n_targets] if std else values[:, :n_targets]
 
     def predict_proba(self, X) -> np.ndarray:
         """Probabilities per label ``[n, T]`` (classification runs only)."""
@@ -194,9 +214,15 @@ class GNNEstimator(BaseEstimator):
         A single target gives a 1-D array.
         """
         values = self._predict_frame(X)
-        if is_classification(self.task_):
-            thresholds = np.asarray(self.run_.info.get("thresholds", 0.5))
+        if is_classification(self.task_):  # an ensemble's thresholds: the mean of its members' tuned ones
+            thresholds = np.mean([np.asarray(run.info.get("thresholds", 0.5)) for run in getattr(self, "runs_", [self.run_])],
+                                 axis=0)
             values = np.where(np.isnan(values), np.nan, (values >= thresholds).astype(float))
+        return values[:, 0] if values.shape[1] == 1 else values
+
+    def predict_std(self, X) -> np.ndarray:
+        """The ensemble's standard deviation across its members per target ``[n, T]`` (probabilities or values)."""
+        values = self._predict_frame(X, std=True)
         return values[:, 0] if values.shape[1] == 1 else values
 
     def score(self, X, y) -> float:
@@ -231,6 +257,20 @@ class GNNEstimator(BaseEstimator):
                         seed=config["seed"], model_args=config["model_args"] or None, oversample=config["oversample"],
                         oversample_budget=config["oversample_budget"], run_dir=path, device=device)
         estimator._set_run(Path(path))
+        return estimator
+
+    @classmethod
+    def pretrained(cls, name: str | Path, device: str | None = None) -> GNNEstimator:
+        """A shipped model by name (``molgnn models`` lists them), or any ensemble folder, as a fitted estimator.
+
+        ``predict`` / ``predict_proba`` give the mean over the ensemble's members and ``predict_std``
+        their standard deviation; inputs outside the training domain get a warning that names why.
+        """
+        path = Path(resolve(name))
+        members = ensemble_members(path) or [path]
+        estimator = cls.load(members[0], device)
+        estimator.runs_ = [estimator.run_] + [load_run(member, device or "cpu") for member in members[1:]]
+        estimator.run_dir_ = path
         return estimator
 
 

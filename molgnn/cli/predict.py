@@ -14,7 +14,8 @@ from pathlib import Path
 
 def add_parser(verbs, name: str) -> None:
     parser = verbs.add_parser(name, help="predict with a run folder; one output row per input")
-    parser.add_argument("run_dir", help="run folder, or ensemble folder (mean and std over its members), written by molgnn train")
+    parser.add_argument("run_dir", help="run folder, or ensemble folder (mean and std over its members), written by molgnn train, "
+                                         "or the name of a shipped model (molgnn models lists them)")
     parser.add_argument("input", help="CSV / SMI / Parquet of SMILES, a folder or tar/zip of CIFs, or one CIF")
     parser.add_argument("--out", required=True, help="output file (.parquet, or .csv)")
     parser.add_argument("--smiles-column", default="smiles")

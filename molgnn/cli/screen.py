@@ -13,7 +13,8 @@ from pathlib import Path
 
 def add_parser(verbs, name: str) -> None:
     parser = verbs.add_parser(name, help="screen a library with one or more run folders; ranked table, resumable")
-    parser.add_argument("runs", nargs="+", help="run folder(s) or ensemble folder(s) written by molgnn train (several: an ensemble)")
+    parser.add_argument("runs", nargs="+", help="run folder(s) or ensemble folder(s) written by molgnn train, or shipped "
+                                                   "model name(s) (molgnn models); several: an ensemble")
     parser.add_argument("library", help="folder / tar / zip of CIFs, CSV / SMI / Parquet of SMILES, or core-mof[:SET]")
     parser.add_argument("--out", required=True, help="output table (.parquet, or .csv)")
     parser.add_argument("--smiles-column", default="smiles")

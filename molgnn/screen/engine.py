@@ -162,7 +162,9 @@ def predict(runs, records: Sequence | str | Path | Library, ids: Sequence[object
     Returns one row per record, in order: ``index``, ``id``, ``source``, ``status`` (``ok`` or the kind
     of rejection, e.g. ``invalid_smiles``), ``reason`` (empty when ok), then one column per target
     named with its unit, ``"<target> [<unit>]"`` (probabilities for classification, values for
-    regression; NaN for a rejected record), and with several runs ``"<target> std [<unit>]"``.
+    regression; NaN for a rejected record), with several runs ``"<target> std [<unit>]"``, and for runs
+    that recorded their training domain ``domain``: ``inside``, or why the record is outside it (an
+    extrapolation; ``molgnn.train.domain``), empty for a rejected record.
     """
     device = torch.device(device) if device else default_device()
     ensemble = load_ensemble(_runs(runs), device, charges, max_atoms)
@@ -177,8 +179,9 @@ def predict(runs, records: Sequence | str | Path | Library, ids: Sequence[object
         _screen_shard(ensemble, library, frames, 0, 1, int(chunk_size or ensemble.featurizers[0].chunk_size), batch_size,
                       _Workers(cores.workers, RECORD_SECONDS, WORKER_MEMORY), device, progress)
     if not frames.frames:
-        return pd.DataFrame(columns=store.LEADING_COLUMNS + ensemble.columns())
-    return pd.concat(frames.frames, ignore_index=True)
+        domain = [store.DOMAIN_COLUMN] if ensemble.has_domain else []
+        return pd.DataFrame(columns=store.LEADING_COLUMNS + ensemble.columns() + domain)
+    return frames.table()
 
 
 def _check_kind(records: Sequence, ensemble: Ensemble) -> None:
@@ -220,16 +223,19 @@ class _Parts:
 
 
 class _Frames:
-    """Where ``predict`` puts each chunk's rows: in memory, in order."""
+    """Where ``predict`` puts each chunk's rows: in memory, put back in record order (workers finish chunks in any order)."""
 
     def __init__(self):
-        self.frames: list[pd.DataFrame] = []
+        self.frames: dict[int, pd.DataFrame] = {}
 
     def complete(self, chunk: int, indices: list[int]) -> bool:
         return False
 
     def write(self, chunk: int, frame: pd.DataFrame) -> None:
-        self.frames.append(frame)
+        self.frames[chunk] = frame
+
+    def table(self) -> pd.DataFrame:
+        return pd.concat([self.frames[chunk] for chunk in sorted(self.frames)], ignore_index=True)
 
 
 class _Workers:
@@ -308,7 +314,8 @@ def _screen_shard(ensemble: Ensemble, library: Library, sink: _Parts | _Frames, 
         for key in ("parse_s", "featurize_s", "collate_s"):
             timing[key] += result.timing[key]
         start = time.perf_counter()
-        values = ensemble.predict([load_batches(b) for b in result.batches], len(result.kept), device)
+        batches = [load_batches(b) for b in result.batches]
+        values = ensemble.predict(batches, len(result.kept), device)
         timing["model_s"] += time.perf_counter() - start
         start = time.perf_counter()
         frame = pd.DataFrame({"index": np.array([r[0] for r in records], dtype=np.int64),
@@ -317,6 +324,10 @@ def _screen_shard(ensemble: Ensemble, library: Library, sink: _Parts | _Frames, 
         predictions = np.full((len(records), len(columns)), np.nan)
         predictions[result.kept] = values
         frame = pd.concat([frame, pd.DataFrame(predictions, columns=columns)], axis=1)
+        if ensemble.has_domain:
+            flags = np.full(len(records), None, dtype=object)  # a rejected record has no flag
+            flags[result.kept] = ensemble.flags(batches)
+            frame[store.DOMAIN_COLUMN] = flags
         sink.write(chunk, frame)
         timing["write_s"] += time.perf_counter() - start
         counter["screened"] += len(records)

@@ -9,6 +9,7 @@ target and its standard deviation across them (population std, ``ddof=0``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -20,7 +21,9 @@ import torch
 from molgnn.errors import MolgnnError
 from molgnn.tasks import is_classification
 from molgnn.train.checkpoint import Run, load_run
+from molgnn.train.domain import INSIDE, Domain, read_domain
 from molgnn.train.ensemble import expand_ensembles
+from molgnn.train.pretrained import resolve
 from molgnn.train.targets import to_predictions
 
 
@@ -34,6 +37,7 @@ class Group:
 
     featurizer: object
     runs: list[int] = field(default_factory=list)
+    domain: Domain | None = None  # the union of the runs' training domains, when every run recorded one
 
 
 @dataclass
@@ -62,6 +66,24 @@ class Ensemble:
     @property
     def featurizers(self) -> list:
         return [group.featurizer for group in self.groups]
+
+    @property
+    def has_domain(self) -> bool:
+        """Whether the runs recorded their training domain, so predictions get a ``domain`` flag column."""
+        return any(group.domain is not None for group in self.groups)
+
+    def flags(self, group_batches: list[list]) -> list[str]:
+        """Per kept record, ``"inside"`` the runs' training domain, else why not (``molgnn.train.domain``)."""
+        reasons: list[list[str]] = []
+        for group, batches in zip(self.groups, group_batches):
+            if group.domain is None:
+                continue
+            flags = [flag for batch in batches for flag in group.domain.flags(batch)]
+            reasons = [[] for _ in flags] if not reasons else reasons
+            for record, flag in zip(reasons, flags):
+                if flag != INSIDE and flag not in record:
+                    record.append(flag)
+        return ["; ".join(record) or INSIDE for record in reasons]
 
     @torch.inference_mode()
     def predict(self, group_batches: list[list], n_kept: int, device) -> np.ndarray:
@@ -95,16 +117,18 @@ class Ensemble:
 def load_ensemble(run_dirs: list[str | Path | Run], device="cpu", charges: str | None = None,
                   max_atoms: int | None = None) -> Ensemble:
     """Load ``run_dirs`` (run folders, ensemble folders of ``molgnn.train.ensemble`` standing for their
-    members, or runs loaded already); ``charges`` / ``max_atoms`` override the crystal featurizers'
-    settings. Each run featurizes without the parts its model does not read (``Run.predict_featurizer``):
-    a CGCNN trained on CIFs with charges predicts CIFs without them.
+    members, names of shipped models (``molgnn.train.pretrained``), or runs loaded already); ``charges``
+    / ``max_atoms`` override the crystal featurizers' settings. Each run featurizes without the parts
+    its model does not read (``Run.predict_featurizer``): a CGCNN trained on CIFs with charges predicts
+    CIFs without them.
 
     ``charges`` replaces ``"cif"`` (charges read from the CIF files) by a computed scheme such as
     ``"eqeq"`` for libraries whose CIFs carry no charges; featurizers without charges keep none.
     """
     if not run_dirs:
         raise EnsembleError("screening needs at least one run folder")
-    runs = [path if isinstance(path, Run) else load_run(path, device) for path in expand_ensembles(run_dirs)]
+    runs = [path if isinstance(path, Run) else load_run(path, device)
+            for path in expand_ensembles([resolve(path) for path in run_dirs])]
     groups: dict[str, Group] = {}
     for r, run in enumerate(runs):
         featurizer = _adjusted(run.predict_featurizer, charges, max_atoms)
@@ -112,6 +136,10 @@ def load_ensemble(run_dirs: list[str | Path | Run], device="cpu", charges: str |
         key = json.dumps({k: v for k, v in config.items() if k != "element_features" or "element_features_sha256" not in config},
                          sort_keys=True)
         groups.setdefault(key, Group(featurizer)).runs.append(r)
+    for group in groups.values():
+        domains = [read_domain(runs[r].path) for r in group.runs]
+        if all(domain is not None for domain in domains):
+            group.domain = functools.reduce(Domain.union, domains)
     kinds = {run.featurizer.kind for run in runs}
     if len(kinds) != 1:
         raise EnsembleError(f"runs mix molecule and crystal models: {[str(run.path) for run in runs]}")

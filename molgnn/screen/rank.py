@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from molgnn.errors import MolgnnError
+from molgnn.screen.store import DOMAIN_COLUMN, LEADING_COLUMNS
 
 BATCH_ROWS = 100_000
 
@@ -85,7 +86,7 @@ def _target(column: str) -> str:
 
 
 def _is_prediction(column: str) -> bool:
-    return column not in ("index", "id", "source", "status", "reason", "rank")
+    return column not in (*LEADING_COLUMNS, "rank", DOMAIN_COLUMN)
 
 
 def _columns(table: Path) -> list[str]:
@@ -99,7 +100,7 @@ def _columns(table: Path) -> list[str]:
 def _batches(table: Path, columns: list[str] | None) -> Iterator[pd.DataFrame]:
     if table.suffix.lower() == ".csv":
         yield from pd.read_csv(table, usecols=columns, chunksize=BATCH_ROWS, keep_default_na=False, na_values=[""],
-                               dtype={"id": str, "source": str, "reason": str})
+                               dtype={"id": str, "source": str, "reason": str, DOMAIN_COLUMN: str})
         return
     import pyarrow.parquet as pq
 

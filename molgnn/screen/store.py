@@ -31,7 +31,13 @@ from molgnn.errors import MolgnnError
 
 MANIFEST, SUMMARY = "manifest.json", "summary.json"
 LEADING_COLUMNS = ["index", "id", "source", "status", "reason"]
+DOMAIN_COLUMN = "domain"  # after the predictions, for runs that recorded their training domain: "inside" or why not
 TABLE_SUFFIXES = (".parquet", ".csv")
+
+
+def prediction_columns(frame: pd.DataFrame) -> list[str]:
+    """The prediction columns of a screen's table: per target its mean, then (ensembles) per target its std."""
+    return [column for column in frame.columns if column not in (*LEADING_COLUMNS, DOMAIN_COLUMN)]
 
 
 class ScreenStoreError(MolgnnError, RuntimeError):

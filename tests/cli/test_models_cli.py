@@ -7,6 +7,7 @@ from molgnn.models import MODELS
 def test_models_lists_every_registered_model(capsys):
     assert main(["models"]) == 0
     lines = capsys.readouterr().out.splitlines()
+    lines = lines[lines.index("architectures (molgnn train --model NAME):") + 1:]
     assert lines[0].split() == ["name", "kind", "requires", "summary"]
     assert [line.split()[0] for line in lines[1:]] == list(MODELS)
     assert any(line.split()[:3] == ["hybrid", "molecules", "fingerprint"] for line in lines)

@@ -31,7 +31,7 @@ def test_train_evaluate_predict(tmp_path, data_dir, capsys):
     predictions = pd.read_parquet(out)
     assert predictions["id"].tolist() == ["ethanol", "broken", "chlorobenzene"]
     assert predictions["status"].tolist() == ["ok", "invalid_smiles", "ok"] and "syntax" in predictions["reason"][1]
-    assert list(predictions.columns) == ["index", "id", "source", "status", "reason", "logp"]  # a plain CSV has no units
+    assert list(predictions.columns) == ["index", "id", "source", "status", "reason", "logp", "domain"]  # no units in a CSV
     assert "3 inputs: 2 predicted, 1 rejected" in capsys.readouterr().out
     assert main(["predict", str(run_dir), str(data_dir / "cgcnn-sample"), "--out", str(tmp_path / "cifs.csv")]) == 2
     assert "is a library of crystals but the model(s) take molecules" in capsys.readouterr().err
@@ -41,7 +41,7 @@ def test_train_evaluate_predict(tmp_path, data_dir, capsys):
         assert not (tmp_path / refused).exists()
     assert main(["predict", str(run_dir), str(tmp_path / "new.csv"), "--id-column", "name", "--out", str(tmp_path / "p.csv")]) == 0
     table = pd.read_csv(tmp_path / "p.csv", dtype=str, keep_default_na=False)
-    assert table.drop(columns="logp").equals(predictions.drop(columns="logp").astype(str))
+    assert table.drop(columns="logp").equals(predictions.drop(columns="logp").fillna("").astype(str))
     assert np.allclose(table["logp"].replace("", "nan").astype(float), predictions["logp"], equal_nan=True)
     assert not list(tmp_path.glob("*.parts"))  # predict keeps no work folder
 

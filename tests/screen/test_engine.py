@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from molgnn.screen import ScreenError, predict, screen, top_candidates
-from molgnn.screen.store import ScreenStoreError
+from molgnn.screen.store import ScreenStoreError, prediction_columns
 from molgnn.train.checkpoint import load_run
 from tests.screen.conftest import BAD_SMILES, assert_same_tables, direct_predictions
 
@@ -71,13 +71,25 @@ def test_rows_in_equal_rows_out_with_bad_smiles(tmp_path, molecule_runs, smiles_
     assert {name: status[name] for name in BAD_SMILES} == dict.fromkeys(BAD_SMILES, "invalid_smiles")
     assert (table["status"] == "ok").sum() == len(frame) - len(BAD_SMILES)
     bad = table[table["status"] != "ok"]
-    assert bad["reason"].str.len().gt(0).all() and bad.iloc[:, 5:].isna().all().all()
+    assert bad["reason"].str.len().gt(0).all() and bad.iloc[:, 5:].isna().all().all()  # predictions and domain flag
+    assert table.loc[table["status"] == "ok", "domain"].notna().all()
     assert result.summary["status"] == {"ok": len(frame) - len(BAD_SMILES), "invalid_smiles": len(BAD_SMILES)}
     # the same predictions as the training engine's own path, and as predict() in memory
     expected = direct_predictions(molecule_runs[0], frame["SMILES"].fillna("").tolist())
-    np.testing.assert_allclose(table.iloc[:, 5:].to_numpy(), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(table[prediction_columns(table)].to_numpy(), expected, rtol=1e-5, atol=1e-6)
     in_memory = predict(molecule_runs[0], frame["SMILES"].fillna("").tolist(), ids=frame["name"].tolist())
     assert_same_tables(in_memory, table)
+
+
+def test_predict_with_workers_keeps_the_records_in_order(molecule_runs, smiles_library):
+    path, frame = smiles_library
+    smiles = frame["SMILES"].fillna("").tolist()
+    # a slow first chunk (long chains) makes the workers finish the chunks out of order
+    records = ["C" * 200 + "O"] * 40 + smiles
+    alone = predict(molecule_runs[0], records, chunk_size=40)
+    parallel = predict(molecule_runs[0], records, workers=2, chunk_size=8)
+    assert parallel["index"].tolist() == list(range(len(records)))
+    assert_same_tables(parallel, alone)
 
 
 def test_ensemble_mean_and_std_by_hand(tmp_path, molecule_runs, smiles_library):
@@ -87,7 +99,7 @@ def test_ensemble_mean_and_std_by_hand(tmp_path, molecule_runs, smiles_library):
     table = result.table()
     per_run = [direct_predictions(r, frame["SMILES"].fillna("").tolist()) for r in molecule_runs]
     targets = load_run(molecule_runs[0]).targets
-    assert [c for c in table.columns[5:]] == targets + [f"{t} std" for t in targets]
+    assert [c for c in table.columns[5:]] == targets + [f"{t} std" for t in targets] + ["domain"]
     stacked = np.stack(per_run)
     np.testing.assert_allclose(table[targets].to_numpy(), (stacked[0] + stacked[1]) / 2, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(table[[f"{t} std" for t in targets]].to_numpy(), np.abs(stacked[0] - stacked[1]) / 2,
@@ -138,7 +150,7 @@ def test_folder_tar_and_zip_give_the_same_table(tmp_path, data_dir, crystal_run,
     assert {k: status[k] for k in expected_status} == expected_status
     assert sum(s == "ok" for s in status.values()) == 8
     assert "sub/" + crystal_files[1].stem in status
-    assert folder_table.columns[-1] == "LCD [Å]"
+    assert list(folder_table.columns[-2:]) == ["LCD [Å]", "domain"]
     for name in ("cifs.tar.gz", "cifs.zip"):
         assert_same_tables(tables[name].drop(columns=["index", "source"]), folder_table.drop(columns=["index", "source"]))
 

@@ -132,7 +132,7 @@ def test_version_mismatch_warns(sider, tmp_path):
 def test_every_file_that_decides_predictions_is_checked(sider, tmp_path):
     run_dir = tmp_path / "run"
     trainer.train(sider, run_dir, _config(epochs=1), progress=False)
-    before = predict(run_dir, ["CCO"]).iloc[0, 5:].to_numpy(float)
+    before = predict(run_dir, ["CCO"]).iloc[0, 5:-1].to_numpy(float)
     info = json.loads((run_dir / "run.json").read_text())
     shifted = json.loads(json.dumps(info))
     shifted["scaler"]["mean"] = [m + 10 for m in shifted["scaler"]["mean"]]
@@ -154,7 +154,7 @@ def test_every_file_that_decides_predictions_is_checked(sider, tmp_path):
     torch.save(weights, run_dir / "weights.pt")
     info["weights_sha256"] = hashlib.sha256((run_dir / "weights.pt").read_bytes()).hexdigest()
     checkpoint.save_info(run_dir, info)
-    assert np.allclose(predict(run_dir, ["CCO"]).iloc[0, 5:].to_numpy(float), before)
+    assert np.allclose(predict(run_dir, ["CCO"]).iloc[0, 5:-1].to_numpy(float), before)
     (run_dir / "SHA256SUMS").unlink()
     with pytest.raises(CheckpointError, match="no SHA256SUMS"):
         load_run(run_dir)
@@ -205,7 +205,7 @@ def test_predictions_stay_in_their_rows_when_ids_repeat(sider, tmp_path):
     assert frame["id"].tolist() == ["a", "a", "b"] and frame["index"].tolist() == [0, 1, 2]
     assert frame.iloc[0, 5:].notna().all() and frame.iloc[1, 5:].isna().all()
     alone = predict(run, ["CCO"])
-    np.testing.assert_allclose(frame.iloc[0, 5:].to_numpy(float), alone.iloc[0, 5:].to_numpy(float), rtol=1e-6)
+    np.testing.assert_allclose(frame.iloc[0, 5:-1].to_numpy(float), alone.iloc[0, 5:-1].to_numpy(float), rtol=1e-6)
 
 
 @pytest.mark.parametrize("oversample", ["cooccurrence", "mlsmote"])
@@ -323,3 +323,4 @@ def test_descriptor_model_normalizes_with_the_training_split_only(data_dir, tmp_
                                                                         dim=0).T.nan_to_num(0.0))
     table = predict(run, ["CCO", "[Pt]"])  # platinum: descriptors RDKit cannot compute, imputed
     assert table["status"].tolist() == ["ok", "ok"] and table.iloc[:, 5:].notna().all().all()
+    assert "elements not in training: Pt" in table["domain"].iloc[1]
