@@ -13,10 +13,10 @@ folder; an existing path always wins over a name.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -53,9 +53,12 @@ class Pretrained:
 def models_folder() -> Path:
     """Where the shipped models are: the installed ``molgnn.model_files``, else ``models/`` beside the package."""
     try:
-        return Path(str(resources.files("molgnn.model_files")))
-    except ModuleNotFoundError:  # a source checkout on sys.path, not installed
-        return Path(__file__).resolve().parents[2] / "models"
+        spec = importlib.util.find_spec("molgnn.model_files")
+    except ModuleNotFoundError:
+        spec = None
+    if spec is not None and spec.submodule_search_locations:  # a namespace package: a folder, not a module file
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(__file__).resolve().parents[2] / "models"  # a source checkout on sys.path, not installed
 
 
 def list_pretrained() -> list[Pretrained]:
@@ -84,13 +87,15 @@ def resolve(run: object) -> object:
 
 
 def member_test_metrics(member_dir: str | Path, data: str, options: dict | None = None,
-                        data_dir: str | Path | None = None, workers: int = 0) -> tuple[dict, np.ndarray, np.ndarray]:
+                        data_dir: str | Path | None = None, workers: int = 0,
+                        limit: int | None = None) -> tuple[dict, np.ndarray, np.ndarray]:
     """Test metrics of one run on its own test split, from the records of data set ``data`` (read with ``options``).
 
     The test records (named in the run's ``run.json``) are predicted as any user's input would be
     (``molgnn.screen.predict``), so a card's metrics are those of the shipped weights through the
-    shipped prediction path. Classification metrics use the run's tuned thresholds. Returns the
-    metrics, the true values and the predictions (``[n, T]``, in the order of the split's ids).
+    shipped prediction path. Classification metrics use the run's tuned thresholds; ``limit`` keeps
+    the first test records only (a quick look). Returns the metrics, the true values and the
+    predictions (``[n, T]``, in the order of the split's ids).
     """
     from molgnn.data.build import resolve_spec
     from molgnn.screen import predict
@@ -101,7 +106,7 @@ def member_test_metrics(member_dir: str | Path, data: str, options: dict | None 
     run = load_run(member_dir)
     records = resolve_spec(data, data_dir, options).read()
     position = {record_id: i for i, record_id in enumerate(records.ids)}
-    test = [position[record_id] for record_id in run.info["split"]["test"]]
+    test = [position[record_id] for record_id in run.info["split"]["test"][:limit]]
     frame = predict(run, [records.inputs[i] for i in test], [records.ids[i] for i in test], workers=workers)
     if not frame["status"].eq("ok").all():
         failed = frame[frame["status"] != "ok"]
