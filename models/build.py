@@ -17,8 +17,9 @@ never saw it). The build:
 4. writes the model card ``README.md`` from ``model.toml``, ``card.json``, the run folders and the
    data set's card (licence).
 
-``--card-only`` redoes steps 3-4 for the shipped folder. ``tests/train/test_pretrained.py`` checks
-that a shipped member reproduces its card's test metrics.
+``--card-only`` redoes steps 3-4 for the shipped folder, ``--readme-only`` step 4 (after editing
+``model.toml``). ``tests/train/test_pretrained.py`` checks that a shipped member reproduces its
+card's test metrics.
 """
 
 from __future__ import annotations
@@ -47,9 +48,13 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", help="folder of the registered datasets' files (default: $MOLGNN_DATA_DIR)")
     parser.add_argument("--work", default="runs/pretrained", help="where the ensemble trains (default runs/pretrained)")
     parser.add_argument("--card-only", action="store_true", help="measure the shipped folder and rewrite its card")
+    parser.add_argument("--readme-only", action="store_true", help="rewrite README.md from model.toml and card.json")
     args = parser.parse_args(argv)
     folder = MODELS / args.name
     manifest = tomllib.loads((folder / "model.toml").read_text())
+    if args.readme_only:
+        (folder / "README.md").write_text(model_card(args.name, manifest, json.loads((folder / "card.json").read_text())))
+        return 0
     if not args.card_only:
         work = Path(args.work) / args.name
         command = train_command(manifest, work, args.data_dir)
@@ -199,11 +204,15 @@ def _baselines(dataset, folds: list[dict], targets: list[str], classification: b
 
 
 def _commit() -> str | None:
+    """The checked-out commit, marked when the package's code differs from it (a build from uncommitted code)."""
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=MODELS, capture_output=True, text=True,
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=MODELS, capture_output=True, text=True,
                               check=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--", "molgnn"], cwd=MODELS.parent,
+                                 capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
+    return f"{head} with uncommitted changes to molgnn/" if changed else head
 
 
 def model_card(name: str, manifest: dict, card: dict) -> str:
@@ -221,12 +230,12 @@ def model_card(name: str, manifest: dict, card: dict) -> str:
              f'model = GNNEstimator.pretrained("{name}")   # predict / predict_proba: mean; predict_std: spread',
              "```", "",
              f"Predicts {targets} ({card['task']}). The output holds per target the mean over the "
-             f"{card['members']} members and their standard deviation, and a `domain` column that is empty "
-             "for inputs inside the training domain and says why otherwise (see below).", "",
+             f"{card['members']} members and their standard deviation, and a `domain` column that says `inside` "
+             "for inputs inside the training domain and why not otherwise (see below).", "",
              "## Data and licence", "",
-             f"`{card['dataset']}` ({data.description.strip().split('. ')[0].rstrip('.')}), "
-             f"loader options {json.dumps(card['options'])}: "
-             f"{card['records']} records after featurization.", "", f"Licence of the data: {data.licence}", "",
+             f"`{card['dataset']}`: {data.title}; loader options {json.dumps(card['options'])}, "
+             f"{card['records']} records after featurization. {data.source}", "", f"Licence of the data: {data.licence}",
+             "", f"Cite: {data.citation}", "",
              "## Model", "",
              f"`{card['model']['name']}` with {json.dumps(card['model']['args'])}; featurizer "
              f"{json.dumps(card['featurizer'])}.", "",

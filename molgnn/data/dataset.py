@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch_geometric.data import InMemoryDataset
 
@@ -74,6 +75,11 @@ class GraphDataset(InMemoryDataset):
         if "descriptors" not in self._data:
             return None
         return self._data.descriptors[torch.as_tensor(self._positions(), dtype=torch.long)]
+
+    def atomic_numbers(self) -> list[np.ndarray]:
+        """The atomic numbers of each graph's atoms (heavy atoms for molecules), one array per graph."""
+        z, bounds = self._data.z.numpy(), self.slices["z"].numpy()
+        return [z[bounds[p]:bounds[p + 1]] for p in self._positions()]
 
     def summary(self) -> dict:
         """Counts and label statistics, JSON-ready."""

@@ -50,6 +50,7 @@ from molgnn.ownership import owned
 from molgnn.tasks import is_classification
 from molgnn.train import checkpoint
 from molgnn.train.config import TrainConfig
+from molgnn.train.domain import Domain, write_domain
 from molgnn.train.evaluate import evaluate_split, monitor_value, predict_batches
 from molgnn.train.loader import expanded_batches
 from molgnn.train.metrics import regression_metrics
@@ -227,6 +228,9 @@ class Training:
                 averaged.load_state_dict(saved["ema"])
             if synchronizer is not None:
                 synchronizer.load_state_dict(saved.get("synchronizer", {}))
+        if learners.is_main:  # what the run was trained on, for the applicability flags of its predictions
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_domain(run_dir, Domain.of_dataset(dataset, split.train))
         train_set, val_set = dataset[torch.as_tensor(split.train)], dataset[torch.as_tensor(split.val)]
         if config.oversample != "none":
             train_set = _oversampled(train_set, config, run_dir if learners.is_main else None)
