@@ -175,6 +175,7 @@ class GNNEstimator(BaseEstimator):
         return self
 
     def _set_run(self, run_dir: Path) -> None:
+        self.__dict__.pop("runs_", None)  # a refit or reload replaces an ensemble by its one run
         self.run_ = load_run(run_dir, self.device or "cpu")
         self.run_dir_ = Path(run_dir)
         self.task_ = self.run_.task
