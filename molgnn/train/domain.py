@@ -24,6 +24,7 @@ import numpy as np
 
 from molgnn.atomic import atomic_write_text
 from molgnn.chem import elements
+from molgnn.errors import DataError
 
 DOMAIN = "domain.json"
 MARGIN = 0.1  # of a range's width: how far past the training range a value is flagged
@@ -48,7 +49,7 @@ class Domain:
             dataset = dataset[torch.as_tensor(np.asarray(positions), dtype=torch.long)]
         numbers = dataset.atomic_numbers()
         if not numbers:
-            raise ValueError("the domain of no records is undefined")
+            raise DataError("the domain of no records is undefined")
         counts = [len(z) for z in numbers]
         descriptors = dataset.descriptors
         names, low, high = (), (), ()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from molgnn.errors import UnknownNameError
+from molgnn.errors import DataError, UnknownNameError
 from molgnn.tasks import is_classification
 
 MANIFEST, CARD_DATA = "model.toml", "card.json"
@@ -110,7 +110,7 @@ def member_test_metrics(member_dir: str | Path, data: str, options: dict | None 
     frame = predict(run, [records.inputs[i] for i in test], [records.ids[i] for i in test], workers=workers)
     if not frame["status"].eq("ok").all():
         failed = frame[frame["status"] != "ok"]
-        raise ValueError(f"{len(failed)} test records of {member_dir} were rejected, e.g. {failed['id'].iloc[0]}: "
+        raise DataError(f"{len(failed)} test records of {member_dir} were rejected, e.g. {failed['id'].iloc[0]}: "
                          f"{failed['reason'].iloc[0]}")
     y_true = records.y[test][:, [records.targets.index(t) for t in run.targets]]
     y_pred = frame[prediction_columns(frame)].to_numpy(dtype=float)
