@@ -110,6 +110,7 @@ def measure(folder: Path, manifest: dict, data_dir: str | None) -> dict:
     from molgnn.train.checkpoint import load_run
     from molgnn.train.domain import read_domain
     from molgnn.train.ensemble import ensemble_members
+    from molgnn.train.metrics import task_metrics
     from molgnn.train.pretrained import member_test_metrics
 
     members = ensemble_members(folder)
@@ -130,7 +131,7 @@ def measure(folder: Path, manifest: dict, data_dir: str | None) -> dict:
                            progress=False)
     baselines = _baselines(dataset, folds, first.targets, classification, thresholds)
     scores = ("roc_auc", "pr_auc", "f1_macro") if classification else ("mae", "rmse", "r2")
-    out_of_fold = _metrics(y_true, y_pred, first.targets, classification, thresholds)
+    out_of_fold = task_metrics(first.task, y_true, y_pred, first.targets, thresholds)
     domain = read_domain(members[0])
     for member in members[1:]:
         domain = domain.union(read_domain(member))
@@ -154,14 +155,6 @@ def measure(folder: Path, manifest: dict, data_dir: str | None) -> dict:
     }
 
 
-def _metrics(y_true, y_pred, targets, classification: bool, thresholds) -> dict:
-    from molgnn.train.metrics import classification_metrics, regression_metrics
-
-    if classification:
-        return classification_metrics(y_true, y_pred, targets, thresholds)
-    return regression_metrics(y_true, y_pred, targets)
-
-
 def _short(metrics: dict, scores: tuple) -> dict:
     return {"n": metrics["n"], **{s: metrics[s] for s in scores}}
 
@@ -169,6 +162,8 @@ def _short(metrics: dict, scores: tuple) -> dict:
 def _baselines(dataset, folds: list[dict], targets: list[str], classification: bool, thresholds) -> dict:
     """Out-of-fold metrics, on the members' folds, of the training-label mean and of a random forest on the descriptors."""
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    from molgnn.train.metrics import task_metrics
 
     position = {record_id: i for i, record_id in enumerate(dataset.ids)}
     y = dataset.labels.double().numpy()[:, [dataset.targets.index(t) for t in targets]]
@@ -198,7 +193,7 @@ def _baselines(dataset, folds: list[dict], targets: list[str], classification: b
     result = {}
     for name, parts in guesses.items():
         if parts:
-            metrics = _metrics(truth, np.concatenate(parts), targets, classification, 0.5)
+            metrics = task_metrics(dataset.task, truth, np.concatenate(parts), targets)
             result[name] = {s: metrics[s] for s in scores}
     return result
 

@@ -74,16 +74,9 @@ class Ensemble:
 
     def flags(self, group_batches: list[list]) -> list[str]:
         """Per kept record, ``"inside"`` the runs' training domain, else why not (``molgnn.train.domain``)."""
-        reasons: list[list[str]] = []
-        for group, batches in zip(self.groups, group_batches):
-            if group.domain is None:
-                continue
-            flags = [flag for batch in batches for flag in group.domain.flags(batch)]
-            reasons = [[] for _ in flags] if not reasons else reasons
-            for record, flag in zip(reasons, flags):
-                if flag != INSIDE and flag not in record:
-                    record.append(flag)
-        return ["; ".join(record) or INSIDE for record in reasons]
+        per_group = [[flag for batch in batches for flag in group.domain.flags(batch)]
+                     for group, batches in zip(self.groups, group_batches) if group.domain is not None]
+        return ["; ".join(dict.fromkeys(flag for flag in flags if flag != INSIDE)) or INSIDE for flags in zip(*per_group)]
 
     @torch.inference_mode()
     def predict(self, group_batches: list[list], n_kept: int, device) -> np.ndarray:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from molgnn.atomic import atomic_write_text
 from molgnn.chem import elements
@@ -44,8 +45,6 @@ class Domain:
     def of_dataset(cls, dataset, positions=None) -> Domain:
         """The domain of ``dataset``'s records at ``positions`` (default: all)."""
         if positions is not None:
-            import torch
-
             dataset = dataset[torch.as_tensor(np.asarray(positions), dtype=torch.long)]
         numbers = dataset.atomic_numbers()
         if not numbers:

@@ -36,12 +36,11 @@ from molgnn.atomic import atomic_write_text
 from molgnn.data.dataset import GraphDataset
 from molgnn.data.splits import Split
 from molgnn.errors import ConfigError
-from molgnn.tasks import is_classification
 from molgnn.train.checkpoint import CheckpointError, load_run
 from molgnn.train.config import TrainConfig
 from molgnn.train.evaluate import predict_batches
 from molgnn.train.loader import expanded_batches
-from molgnn.train.metrics import classification_metrics, regression_metrics
+from molgnn.train.metrics import task_metrics
 from molgnn.train.trainer import Callback, config_split, train
 
 ENSEMBLE_FILE = "ensemble.json"
@@ -162,6 +161,4 @@ def _pooled_metrics(dataset: GraphDataset, out_dir: Path, splits: list[Split], m
         y_true, y_pred = truths[0], np.mean(predictions, axis=0)
     else:
         y_true, y_pred = np.concatenate(truths), np.concatenate(predictions)
-    if is_classification(dataset.task):
-        return {"n": int(len(y_true)), **classification_metrics(y_true, y_pred, dataset.targets)}
-    return {"n": int(len(y_true)), **regression_metrics(y_true, y_pred, dataset.targets)}
+    return {"n": int(len(y_true)), **task_metrics(dataset.task, y_true, y_pred, dataset.targets)}

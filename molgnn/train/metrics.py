@@ -23,7 +23,7 @@ from sklearn.metrics import (
 )
 
 from molgnn.errors import ConfigError, DataError
-from molgnn.tasks import check_class_labels
+from molgnn.tasks import check_class_labels, is_classification
 
 
 def classification_metrics(y_true: np.ndarray, y_prob: np.ndarray, label_names: Sequence[str],
@@ -168,3 +168,12 @@ def _precision_recall_f1(truth: np.ndarray, predicted: np.ndarray) -> tuple[floa
 def _mean(values) -> float | None:
     present = [v for v in values if v is not None]
     return float(np.mean(present)) if present else None
+
+
+def task_metrics(task: str, y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str],
+                 thresholds: float | Sequence[float] | np.ndarray = 0.5) -> dict:
+    """``classification_metrics`` (at ``thresholds``) or ``regression_metrics``, as ``task`` calls for."""
+    if is_classification(task):
+        return classification_metrics(y_true, y_pred, names, thresholds)
+    return regression_metrics(y_true, y_pred, names)
+

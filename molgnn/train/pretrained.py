@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 from molgnn.errors import DataError, UnknownNameError
-from molgnn.tasks import is_classification
 
 MANIFEST, CARD_DATA = "model.toml", "card.json"
 
@@ -101,7 +100,7 @@ def member_test_metrics(member_dir: str | Path, data: str, options: dict | None 
     from molgnn.screen import predict
     from molgnn.screen.store import prediction_columns
     from molgnn.train.checkpoint import load_run
-    from molgnn.train.metrics import classification_metrics, regression_metrics
+    from molgnn.train.metrics import task_metrics
 
     run = load_run(member_dir)
     records = resolve_spec(data, data_dir, options).read()
@@ -114,8 +113,5 @@ def member_test_metrics(member_dir: str | Path, data: str, options: dict | None 
                          f"{failed['reason'].iloc[0]}")
     y_true = records.y[test][:, [records.targets.index(t) for t in run.targets]]
     y_pred = frame[prediction_columns(frame)].to_numpy(dtype=float)
-    if is_classification(run.task):
-        metrics = classification_metrics(y_true, y_pred, run.targets, run.info.get("thresholds", 0.5))
-    else:
-        metrics = regression_metrics(y_true, y_pred, run.targets)
+    metrics = task_metrics(run.task, y_true, y_pred, run.targets, run.info.get("thresholds", 0.5))
     return {"n": len(test), **metrics}, y_true, y_pred
