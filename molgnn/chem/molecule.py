@@ -9,6 +9,7 @@ determine them and everything after those calls is vectorized over a whole batch
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from rdkit import Chem, rdBase
 from rdkit.Chem import rdFingerprintGenerator, rdPartialCharges
 
 from molgnn.chem.errors import InvalidInputError, InvalidSmilesError
+
+WHITESPACE = re.compile(r"\s")  # str.isspace's characters: RDKit stops reading a SMILES at the first one
 
 # Columns of ``atom_table``.
 ATOM_COLUMNS = (
@@ -78,7 +81,7 @@ def parse_smiles(smiles: object, input_id: object = None) -> Chem.Mol:
 def parse_many(smiles: Sequence[object], ids: Sequence[object]) -> tuple[list[Chem.Mol], list[int], list[InvalidSmilesError]]:
     """Parse a batch: the molecules, the positions they came from, and one error per reject."""
     mols, positions, rejects = [], [], []
-    with rdBase.BlockLogs():  # RDKit's own messages are replaced by the typed errors
+    with rdBase.BlockLogs(), _gc_paused():  # RDKit's own messages are replaced by the typed errors
         for position, (text, input_id) in enumerate(zip(smiles, ids)):
             try:
                 mols.append(_parse(text, input_id))
@@ -99,10 +102,10 @@ def _parse(smiles: object, input_id: object) -> Chem.Mol:
     if not smiles or smiles.isspace():
         raise InvalidSmilesError(input_id, "empty SMILES")
     smiles = smiles.strip()
-    space = next((k for k, character in enumerate(smiles) if character.isspace()), None)
+    space = WHITESPACE.search(smiles)
     if space is not None:  # RDKit reads up to the first whitespace and takes the rest as the molecule's name
-        raise InvalidSmilesError(input_id, f"SMILES holds whitespace ({smiles[space]!r} at position {space}); "
-                                           f"RDKit would read only {smiles[:space]!r}")
+        raise InvalidSmilesError(input_id, f"SMILES holds whitespace ({space.group()!r} at position {space.start()}); "
+                                           f"RDKit would read only {smiles[:space.start()]!r}")
     mol = Chem.MolFromSmiles(smiles)
     if mol is None:
         raise InvalidSmilesError(input_id, _parse_failure_reason(smiles))

@@ -19,7 +19,10 @@ def add_parser(verbs, name: str) -> None:
     parser.add_argument("--out", required=True, help="output table (.parquet, or .csv)")
     parser.add_argument("--smiles-column", default="smiles")
     parser.add_argument("--id-column", help="column of record ids (default: row number)")
-    parser.add_argument("--workers", type=int, help="featurization processes (default: all cores; 0: in this process)")
+    parser.add_argument("--workers", type=int, help="worker processes (default: all cores; 0: in this process)")
+    parser.add_argument("--inference", choices=("auto", "workers", "main"), default="auto",
+                        help="where the models run: in the workers, each on its own thread (auto on CPU), or in this "
+                             "process on batches the workers collate (auto on a GPU)")
     parser.add_argument("--chunk-size", type=int, help="records per chunk, the unit of writing and resuming")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: the GPU when there is one)")
@@ -64,7 +67,7 @@ def run(args) -> int:
 
     result = screen(args.runs, args.library, args.out, smiles_column=args.smiles_column, id_column=args.id_column,
                     workers=args.workers, chunk_size=args.chunk_size, batch_size=args.batch_size, device=args.device,
-                    charges=args.charges, max_atoms=args.max_atoms, restart=args.restart,
+                    charges=args.charges, max_atoms=args.max_atoms, restart=args.restart, inference=args.inference,
                     progress=not args.no_progress and not args.json, merge_timeout=args.merge_timeout, **_budgets(args))
     summary = result.summary
     if "records" not in summary or "status" not in summary:  # a rank other than 0: its shard is done

@@ -5,9 +5,11 @@ under ``torchrun``), ``predict`` builds the same table in memory for a list of r
 library (``molgnn predict``, ``GNNEstimator.predict``), in this process unless given workers.
 
 The main process reads the library as a stream, cuts its shard into chunks, hands each chunk to a
-pool of worker processes (featurization and collation, one torch thread each) with a bounded
-number in flight, runs every model of the ensemble on the batches that come back (on the GPU
-when there is one) and writes each chunk's rows atomically. Memory stays flat in the library's
+pool of worker processes (one torch thread each) with a bounded number in flight and writes each
+chunk's rows atomically. Where the models run is chosen by device (``inference``): on CPU the
+workers featurize and predict, so every core runs the whole pipeline; on a GPU the workers
+featurize and collate, and the main process runs every model of the ensemble on the batches that
+come back. Memory stays flat in the library's
 size: at most a few chunks are in memory at any time, and the merge streams chunk by chunk.
 Under ``torchrun`` (``RANK`` / ``WORLD_SIZE`` in the environment) each rank screens the records
 ``index % WORLD_SIZE == RANK``; rank 0 waits for the other ranks' done markers and merges.
@@ -39,13 +41,14 @@ from molgnn.screen import store
 from molgnn.screen.ensemble import Ensemble, load_ensemble
 from molgnn.screen.library import Library, open_library
 from molgnn.screen.rank import top_candidates
-from molgnn.screen.worker import ChunkResult, featurize_chunk, load_batches
+from molgnn.screen.worker import ChunkResult, featurize_chunk, load_batches, predict_chunk, predictions, start_predicting
 from molgnn.train.checkpoint import Run
 from molgnn.workers import start_worker
 
 CHARGE_PROBES = 5  # records read to decide whether a library's CIFs carry partial charges
 RECORD_SECONDS = 300.0  # default time budget of one record in a worker
 WORKER_MEMORY = 4 * 2**30  # default memory budget of a worker (bytes of address space beyond its start-up size)
+INFERENCE = ("auto", "workers", "main")  # where the models run (see ``screen``)
 
 
 class ScreenError(MolgnnError, ValueError):
@@ -73,7 +76,7 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
            charges: str | None = None, max_atoms: int | None = None, restart: bool = False,
            progress: bool = True, rank: int | None = None, world_size: int | None = None,
            merge_timeout: float | None = None, record_seconds: float | None = RECORD_SECONDS,
-           worker_memory: int | None = WORKER_MEMORY, threads: int | None = None) -> ScreenResult:
+           worker_memory: int | None = WORKER_MEMORY, threads: int | None = None, inference: str = "auto") -> ScreenResult:
     """Screen ``library`` with the run folder(s) ``runs``; one output row per library record.
 
     Args:
@@ -106,6 +109,11 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
             Linux); a record that needs more gets the status ``memory_budget``. A record whose worker
             dies anyway (killed by the kernel, a crash in compiled code) gets ``worker_died``; the
             screen goes on with a new worker.
+        inference: where the models run: ``"workers"`` (each worker featurizes and predicts its chunks on
+            CPU with its one thread, so every core runs the whole pipeline), ``"main"`` (the workers
+            featurize and collate, this process runs the models in batches on ``device``), or ``"auto"``:
+            ``"workers"`` on CPU, ``"main"`` on a GPU. Without workers the models run here. The table is
+            the same either way.
 
     Returns the ``ScreenResult`` (on ranks other than 0: the shard's statistics, no table).
     """
@@ -128,16 +136,16 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
         if out.exists() and (folder / store.SUMMARY).exists():
             return ScreenResult(out, json.loads((folder / store.SUMMARY).read_text()))
 
+        pool = _Workers(workers, record_seconds, worker_memory, ensemble, batch_size, _in_workers(inference, device))
         with torch_threads(cores.main_threads):
-            stats = _screen_shard(ensemble, library, _Parts(folder, rank), rank, world, chunk_size, batch_size,
-                                  _Workers(workers, record_seconds, worker_memory), device, progress)
+            stats = _screen_shard(ensemble, library, _Parts(folder, rank), rank, world, chunk_size, pool, device, progress)
         store.mark_done(folder, rank, stats)
         if rank != 0:
             return ScreenResult(out, {"rank": rank, "world_size": world, **stats})
         done = store.wait_for_ranks(folder, world, merge_timeout)
         start = time.perf_counter()
         counts = store.merge(folder, out, done)
-        summary = _summary(out, ensemble, done, counts, cores, device, time.perf_counter() - start)
+        summary = _summary(out, ensemble, done, counts, cores, device, pool.placement, time.perf_counter() - start)
         atomic_write_text(folder / store.SUMMARY, json.dumps(summary, indent=1))
         store.remove_parts(folder)
         return ScreenResult(out, summary)
@@ -146,7 +154,8 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
 def predict(runs, records: Sequence | str | Path | Library, ids: Sequence[object] | None = None, *,
             smiles_column: str = "smiles", id_column: str | None = None, workers: int = 0, chunk_size: int | None = None,
             batch_size: int = 256, device: str | torch.device | None = None, charges: str | None = None,
-            max_atoms: int | None = None, progress: bool = False, threads: int | None = None) -> pd.DataFrame:
+            max_atoms: int | None = None, progress: bool = False, threads: int | None = None,
+            inference: str = "auto") -> pd.DataFrame:
     """Predictions of the run(s) for ``records``: the screen's table, built in memory, in this process by default.
 
     Args:
@@ -156,7 +165,8 @@ def predict(runs, records: Sequence | str | Path | Library, ids: Sequence[object
             pymatgen Structures), or a library as ``screen`` takes it (a path, ``core-mof``, a ``Library``).
         ids: the ids of a list of records (default: their positions).
         workers: featurization processes (default 0: this process; for whole libraries use ``screen``).
-        smiles_column, id_column, chunk_size, batch_size, device, charges, max_atoms, threads: as for ``screen``.
+        smiles_column, id_column, chunk_size, batch_size, device, charges, max_atoms, threads, inference: as for
+            ``screen``.
         progress: show a progress bar.
 
     Returns one row per record, in order: ``index``, ``id``, ``source``, ``status`` (``ok`` or the kind
@@ -175,9 +185,10 @@ def predict(runs, records: Sequence | str | Path | Library, ids: Sequence[object
         library = _library(records, ensemble, smiles_column, id_column)
     frames = _Frames()
     cores = plan(int(workers), threads)
+    pool = _Workers(cores.workers, RECORD_SECONDS, WORKER_MEMORY, ensemble, batch_size, _in_workers(inference, device))
     with torch_threads(cores.main_threads):
-        _screen_shard(ensemble, library, frames, 0, 1, int(chunk_size or ensemble.featurizers[0].chunk_size), batch_size,
-                      _Workers(cores.workers, RECORD_SECONDS, WORKER_MEMORY), device, progress)
+        _screen_shard(ensemble, library, frames, 0, 1, int(chunk_size or ensemble.featurizers[0].chunk_size), pool,
+                      device, progress)
     if not frames.frames:
         domain = [store.DOMAIN_COLUMN] if ensemble.has_domain else []
         return pd.DataFrame(columns=store.LEADING_COLUMNS + ensemble.columns() + domain)
@@ -238,8 +249,21 @@ class _Frames:
         return pd.concat([self.frames[chunk] for chunk in sorted(self.frames)], ignore_index=True)
 
 
+def _in_workers(inference: str, device: torch.device) -> bool:
+    """Whether the models run in the worker processes (see ``screen``'s ``inference``)."""
+    if inference not in INFERENCE:
+        raise ScreenError(f"inference must be one of {INFERENCE}, got {inference!r}")
+    if inference == "workers" and device.type != "cpu":
+        raise ScreenError(f"inference='workers' runs the models on the workers' CPU threads, but device is {device}; "
+                          "use inference='main' (or 'auto') to run them on it")
+    return inference == "workers" or (inference == "auto" and device.type == "cpu")
+
+
 class _Workers:
-    """The featurization processes (none: featurize in this process), kept alive through records that kill one.
+    """The worker processes (none: everything in this process), kept alive through records that kill one.
+
+    ``predicting``: each worker holds the ensemble and returns predictions (``predict_chunk``), else
+    it returns collated batches (``featurize_chunk``) for this process to predict on.
 
     A worker that dies (killed by the kernel for memory, a crash in compiled code) breaks its pool
     and every chunk in flight. The pool is then replaced, and each chunk that was in it is
@@ -247,34 +271,50 @@ class _Workers:
     worker: that record gets the status ``worker_died``, the others are featurized together again.
     """
 
-    def __init__(self, count: int, record_seconds: float | None, worker_memory: int | None):
+    def __init__(self, count: int, record_seconds: float | None, worker_memory: int | None, ensemble: Ensemble,
+                 batch_size: int, predicting: bool):
         self.count, self.record_seconds, self.worker_memory = count, record_seconds, worker_memory
+        self.ensemble, self.batch_size = ensemble, batch_size
+        self.predicting = predicting and count > 0
         self.pool: ProcessPoolExecutor | None = None
         self.generation = 0
 
-    def submit(self, job: tuple) -> tuple[Future, int]:
-        if self.pool is None:
-            self.pool = ProcessPoolExecutor(max_workers=self.count, initializer=start_worker,
-                                            initargs=(os.getpid(), self.worker_memory))
-        return self.pool.submit(featurize_chunk, *job, self.record_seconds), self.generation
+    @property
+    def placement(self) -> str:
+        """Where the models run: ``"workers"`` or ``"main"``."""
+        return "workers" if self.predicting else "main"
 
-    def result(self, future: Future, generation: int, job: tuple) -> ChunkResult:
+    def here(self, payloads: list) -> ChunkResult:
+        """A chunk featurized in this process (its batches left for this process's models)."""
+        return featurize_chunk(self.ensemble.featurizers, payloads, self.batch_size, None, serialize=False)
+
+    def submit(self, payloads: list) -> tuple[Future, int]:
+        if self.pool is None:
+            initializer, initargs = start_worker, (os.getpid(), self.worker_memory)
+            if self.predicting:
+                initializer, initargs = start_predicting, (*initargs, self.ensemble)
+            self.pool = ProcessPoolExecutor(max_workers=self.count, initializer=initializer, initargs=initargs)
+        if self.predicting:
+            return self.pool.submit(predict_chunk, payloads, self.batch_size, self.record_seconds), self.generation
+        return self.pool.submit(featurize_chunk, self.ensemble.featurizers, payloads, self.batch_size,
+                                self.record_seconds), self.generation
+
+    def result(self, future: Future, generation: int, payloads: list) -> ChunkResult:
         try:
             return future.result()
         except BrokenProcessPool:
             self._replace(generation)
-            return self._isolated(job)
+            return self._isolated(payloads)
 
     def _replace(self, generation: int) -> None:
         if generation == self.generation and self.pool is not None:  # the pool that broke, not its successor
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool, self.generation = None, self.generation + 1
 
-    def _isolated(self, job: tuple) -> ChunkResult:
-        featurizers, payloads, batch_size = job
+    def _isolated(self, payloads: list) -> ChunkResult:
         killers = []
         for k, payload in enumerate(payloads):
-            future, generation = self.submit((featurizers, [payload], batch_size))
+            future, generation = self.submit([payload])
             try:
                 future.result()
             except BrokenProcessPool:
@@ -283,15 +323,22 @@ class _Workers:
         survivors = [k for k in range(len(payloads)) if k not in killers]
         status = ["worker_died"] * len(payloads)
         reason = ["its worker process died while featurizing it (killed by the kernel, or a crash)"] * len(payloads)
-        future, generation = self.submit((featurizers, [payloads[k] for k in survivors], batch_size))
+        future, generation = self.submit([payloads[k] for k in survivors])
         try:
             part = future.result()
         except BrokenProcessPool:  # not one record alone: every record of the chunk keeps the status
             self._replace(generation)
-            return ChunkResult(status, reason, [], featurize_chunk(featurizers, [], batch_size).batches)
+            part, survivors = self._nothing(), []
         for position, k in enumerate(survivors):
             status[k], reason[k] = part.status[position], part.reason[position]
-        return ChunkResult(status, reason, [survivors[position] for position in part.kept], part.batches, part.timing)
+        return ChunkResult(status, reason, [survivors[position] for position in part.kept], part.batches, part.timing,
+                           part.values, part.flags)
+
+    def _nothing(self) -> ChunkResult:
+        """The result of a chunk without records, as the workers would return it."""
+        if self.predicting:
+            return predict_chunk([], self.batch_size, ensemble=self.ensemble)
+        return featurize_chunk(self.ensemble.featurizers, [], self.batch_size)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -299,7 +346,7 @@ class _Workers:
 
 
 def _screen_shard(ensemble: Ensemble, library: Library, sink: _Parts | _Frames, rank: int, world: int, chunk_size: int,
-                  batch_size: int, workers: _Workers, device, progress: bool) -> dict:
+                  workers: _Workers, device, progress: bool) -> dict:
     """Featurize and predict this rank's records chunk by chunk, handing each chunk's rows to ``sink``."""
     started = time.perf_counter()
     timing = dict.fromkeys(("parse_s", "featurize_s", "collate_s", "model_s", "write_s"), 0.0)
@@ -311,23 +358,25 @@ def _screen_shard(ensemble: Ensemble, library: Library, sink: _Parts | _Frames, 
     columns = ensemble.columns()
 
     def finish(result: ChunkResult, chunk: int, records: list) -> None:
-        for key in ("parse_s", "featurize_s", "collate_s"):
-            timing[key] += result.timing[key]
-        start = time.perf_counter()
-        batches = [load_batches(b) for b in result.batches]
-        values = ensemble.predict(batches, len(result.kept), device)
-        timing["model_s"] += time.perf_counter() - start
+        for key in ("parse_s", "featurize_s", "collate_s", "model_s"):
+            timing[key] += result.timing.get(key, 0.0)
+        values, flags = result.values, result.flags
+        if values is None:  # the batches came back: the models run here
+            start = time.perf_counter()
+            batches = [b if isinstance(b, list) else load_batches(b) for b in result.batches]
+            values, flags = predictions(ensemble, batches, len(result.kept), device)
+            timing["model_s"] += time.perf_counter() - start
         start = time.perf_counter()
         frame = pd.DataFrame({"index": np.array([r[0] for r in records], dtype=np.int64),
                               "id": [str(r[1]) for r in records], "source": [str(r[2]) for r in records],
                               "status": result.status, "reason": result.reason})
-        predictions = np.full((len(records), len(columns)), np.nan)
-        predictions[result.kept] = values
-        frame = pd.concat([frame, pd.DataFrame(predictions, columns=columns)], axis=1)
+        table = np.full((len(records), len(columns)), np.nan)
+        table[result.kept] = values
+        frame = pd.concat([frame, pd.DataFrame(table, columns=columns)], axis=1)
         if ensemble.has_domain:
-            flags = np.full(len(records), None, dtype=object)  # a rejected record has no flag
-            flags[result.kept] = ensemble.flags(batches)
-            frame[store.DOMAIN_COLUMN] = flags
+            column = np.full(len(records), None, dtype=object)  # a rejected record has no flag
+            column[result.kept] = flags
+            frame[store.DOMAIN_COLUMN] = column
         sink.write(chunk, frame)
         timing["write_s"] += time.perf_counter() - start
         counter["screened"] += len(records)
@@ -342,12 +391,12 @@ def _screen_shard(ensemble: Ensemble, library: Library, sink: _Parts | _Frames, 
                 counter["resumed"] += len(records)
                 bar.update(len(records))
                 continue
-            job = (ensemble.featurizers, [r[3] for r in records], batch_size)
+            payloads = [r[3] for r in records]
             if workers.count == 0:
-                finish(featurize_chunk(*job), chunk, records)
+                finish(workers.here(payloads), chunk, records)
                 continue
-            future, generation = workers.submit(job)
-            pending[future] = (chunk, records, job, generation)
+            future, generation = workers.submit(payloads)
+            pending[future] = (chunk, records, payloads, generation)
             while len(pending) > workers.count:  # one chunk waiting per worker: memory bounded by the workers, not the library
                 _finish_completed(pending, workers, finish)
         while pending:
@@ -363,8 +412,8 @@ def _screen_shard(ensemble: Ensemble, library: Library, sink: _Parts | _Frames, 
 def _finish_completed(pending: dict, workers: _Workers, finish) -> None:
     completed, _ = wait(pending, return_when=FIRST_COMPLETED)
     for future in completed:
-        chunk, records, job, generation = pending.pop(future)
-        finish(workers.result(future, generation, job), chunk, records)
+        chunk, records, payloads, generation = pending.pop(future)
+        finish(workers.result(future, generation, payloads), chunk, records)
 
 
 def _chunks(records: Iterator, rank: int, world: int, size: int) -> Iterator[list]:
@@ -408,7 +457,8 @@ def _rank_and_world(rank: int | None, world: int | None) -> tuple[int, int]:
     return rank, world
 
 
-def _summary(out: Path, ensemble: Ensemble, done: list[dict], counts: dict, cores: CorePlan, device, merge_s: float) -> dict:
+def _summary(out: Path, ensemble: Ensemble, done: list[dict], counts: dict, cores: CorePlan, device, inference: str,
+             merge_s: float) -> dict:
     records = sum(d["records"] for d in done)
     screened = sum(d["screened"] for d in done)
     wall = max(d["wall_s"] for d in done)
@@ -419,7 +469,7 @@ def _summary(out: Path, ensemble: Ensemble, done: list[dict], counts: dict, core
         "status": dict(sorted(counts.items(), key=lambda item: -item[1])),
         "models": ensemble.size, "featurizations": len(ensemble.groups), "targets": ensemble.targets,
         "columns": ensemble.columns(), "world_size": len(done), "workers": cores.workers, "threads": cores.main_threads,
-        "device": str(device),
+        "device": str(device), "inference": inference,
         "screened_now": screened, "resumed": sum(d["resumed"] for d in done), "wall_s": wall,
         "records_per_s": screened / wall if wall > 0 else None,
         "timing_s": timing,

@@ -1,10 +1,16 @@
-"""Featurization of one chunk of records, run in a worker process.
+"""Featurization of one chunk of records, and inference on it, run in a worker process.
 
 A chunk is read (parsed) once and goes through every distinct featurizer of the ensemble; a
 record is kept only when all of them accept it, otherwise it gets the status of the first
-rejection. The kept graphs leave the worker as ready (compact) batches, serialized with
-``torch.save`` into bytes: collation happens in the workers, in parallel, and the main process
-only expands the batches and runs the models.
+rejection. Where the models run decides what leaves the worker:
+
+- ``predict_chunk`` (inference in the workers, the default on CPU): the worker holds the ensemble
+  (``start_predicting``) and returns the predictions and domain flags of the kept records, so
+  every core runs the whole pipeline and nothing graph-sized crosses processes;
+- ``featurize_chunk`` (inference in the main process, the default on a GPU): the kept graphs
+  leave the worker as ready (compact) batches, serialized with ``torch.save`` into bytes;
+  collation happens in the workers, in parallel, and the main process only expands the batches
+  and runs the models.
 """
 
 from __future__ import annotations
@@ -13,12 +19,13 @@ import io
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch_geometric.data import Batch
 
 from molgnn.chem import errors
 from molgnn.featurize.base import Featurizer
-from molgnn.workers import RecordTimeoutError, record_time_limit
+from molgnn.workers import RecordTimeoutError, record_time_limit, start_worker
 
 # Status of a rejected record: the error's kind, short enough to count by.
 ERROR_KINDS = {
@@ -61,23 +68,55 @@ def reason_of(error: Exception) -> str:
 
 @dataclass
 class ChunkResult:
-    """What a worker sends back: per record a status and reason; per featurizer the batches of kept records."""
+    """What a worker sends back: per record a status and reason; per featurizer the batches of kept
+    records (``featurize_chunk``), or the kept records' predictions and domain flags (``predict_chunk``)."""
 
     status: list[str]
     reason: list[str]
     kept: list[int]  # chunk positions of the records every featurizer accepted, in order
     batches: list[bytes]  # one torch.save'd list of compact batches per featurizer
     timing: dict[str, float] = field(default_factory=dict)
+    values: np.ndarray | None = None  # [len(kept), columns] (predict_chunk)
+    flags: list[str] | None = None  # per kept record, when the ensemble has a training domain (predict_chunk)
+
+
+_ENSEMBLE = None  # the ensemble this worker predicts with (``start_predicting``)
+
+
+def start_predicting(parent_pid: int, memory_budget: int | None, ensemble) -> None:
+    """Initializer of a worker that also runs the models: ``start_worker``, then hold ``ensemble`` for ``predict_chunk``."""
+    global _ENSEMBLE
+    start_worker(parent_pid, memory_budget)
+    _ENSEMBLE = ensemble
+
+
+def predict_chunk(payloads: list, batch_size: int, record_seconds: float | None = None, ensemble=None) -> ChunkResult:
+    """``featurize_chunk`` with the ensemble's featurizers, then the ensemble's predictions on CPU (and domain
+    flags) of the kept records, in this process. ``ensemble``: default the one this worker holds."""
+    ensemble = ensemble if ensemble is not None else _ENSEMBLE
+    result = featurize_chunk(ensemble.featurizers, payloads, batch_size, record_seconds, serialize=False)
+    start = time.perf_counter()
+    result.values, result.flags = predictions(ensemble, result.batches, len(result.kept), torch.device("cpu"))
+    result.batches = []
+    result.timing["model_s"] = time.perf_counter() - start
+    return result
+
+
+def predictions(ensemble, group_batches: list[list], n_kept: int, device) -> tuple[np.ndarray, list[str] | None]:
+    """The ensemble's ``[n_kept, columns]`` predictions from each featurizer's batches, and the domain flags."""
+    values = ensemble.predict(group_batches, n_kept, device)
+    return values, ensemble.flags(group_batches) if ensemble.has_domain else None
 
 
 def featurize_chunk(featurizers: list[Featurizer], payloads: list, batch_size: int,
-                    record_seconds: float | None = None) -> ChunkResult:
+                    record_seconds: float | None = None, serialize: bool = True) -> ChunkResult:
     """Featurize ``payloads`` (records of the featurizers' kind) with each featurizer.
 
     The records are read (parsed) once, by the first featurizer's ``read_many``: every featurizer
     of one kind reads them alike. ``record_seconds`` is the time budget of one record (in a worker
     process; None: no budget): a stage may take that long per record, and a record that alone
-    takes longer gets the status ``time_budget``.
+    takes longer gets the status ``time_budget``. ``serialize``: each featurizer's batches as bytes (to
+    leave the process), else as a list of ``Batch``.
     """
     n = len(payloads)
     status, reason = ["ok"] * n, [""] * n
@@ -95,7 +134,7 @@ def featurize_chunk(featurizers: list[Featurizer], payloads: list, batch_size: i
     timing["featurize_s"] = time.perf_counter() - start
     start = time.perf_counter()
     kept = [k for k in range(n) if status[k] == "ok"]
-    batches = [_batches(graphs, kept, batch_size) for graphs in collated]
+    batches = [_batches(graphs, kept, batch_size, serialize) for graphs in collated]
     timing["collate_s"] = time.perf_counter() - start
     return ChunkResult(status, reason, kept, batches, timing)
 
@@ -126,7 +165,7 @@ def _tolerant(stage, items: dict[int, object], status: list[str], reason: list[s
     return [(batch_ids, output) for batch_ids, output, _ in results]
 
 
-def _batches(graphs: dict, kept: list[int], batch_size: int) -> bytes:
+def _batches(graphs: dict, kept: list[int], batch_size: int, serialize: bool) -> bytes | list:
     compact = []
     for k in kept:
         graph = graphs[k]
@@ -135,6 +174,8 @@ def _batches(graphs: dict, kept: list[int], batch_size: int) -> bytes:
                 del graph[key]
         compact.append(graph)
     batches = [Batch.from_data_list(compact[start:start + batch_size]) for start in range(0, len(compact), batch_size)]
+    if not serialize:
+        return batches
     buffer = io.BytesIO()
     torch.save(batches, buffer)
     return buffer.getvalue()

@@ -125,7 +125,7 @@ def test_top_k_ordering_and_filters(tmp_path, molecule_runs, smiles_library):
         result.top(3, sort="nope")
 
 
-def test_folder_tar_and_zip_give_the_same_table(tmp_path, data_dir, crystal_run, crystal_files):
+def test_folder_tar_zip_and_inference_placements_give_the_same_table(tmp_path, data_dir, crystal_run, crystal_files):
     folder = tmp_path / "cifs"
     (folder / "sub").mkdir(parents=True)
     for k, path in enumerate(crystal_files[:8]):
@@ -142,7 +142,16 @@ def test_folder_tar_and_zip_give_the_same_table(tmp_path, data_dir, crystal_run,
     for name in ("cifs", "cifs.tar.gz", "cifs.zip"):
         result = screen(crystal_run, tmp_path / name, tmp_path / f"{name}.parquet", workers=1, chunk_size=5,
                         max_atoms=200, progress=False)
+        assert result.summary["inference"] == "workers"  # on CPU the workers run the models
         tables[name] = result.table().sort_values("id", ignore_index=True)
+    # the models in this process, on batches the workers collate, or everything in this process: the same table
+    for workers, inference in ((2, "main"), (0, "auto")):
+        result = screen(crystal_run, folder, tmp_path / f"{inference}.parquet", workers=workers, chunk_size=5,
+                        max_atoms=200, progress=False, inference=inference)
+        assert result.summary["inference"] == "main"
+        tables[inference] = result.table().sort_values("id", ignore_index=True)
+    with pytest.raises(ScreenError, match="inference must be one of"):
+        screen(crystal_run, folder, tmp_path / "gpu.parquet", progress=False, inference="gpu")
     folder_table = tables["cifs"]
     n_files = len(list(folder.rglob("*.cif")))
     assert len(folder_table) == n_files == 8 + len(expected_status)
@@ -153,6 +162,8 @@ def test_folder_tar_and_zip_give_the_same_table(tmp_path, data_dir, crystal_run,
     assert list(folder_table.columns[-2:]) == ["LCD [Å]", "domain"]
     for name in ("cifs.tar.gz", "cifs.zip"):
         assert_same_tables(tables[name].drop(columns=["index", "source"]), folder_table.drop(columns=["index", "source"]))
+    for name in ("main", "auto"):
+        assert_same_tables(tables[name], folder_table)
 
 
 def test_charges_missing_from_the_library_are_a_clear_error(tmp_path, data_dir, charge_run):

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import psutil
 import pytest
 
@@ -59,20 +60,25 @@ def test_records_beyond_the_time_budget_are_reject_rows(tmp_path, crystal_run, c
 
 
 @pytest.mark.multiprocess
-def test_a_worker_killed_mid_chunk_is_replaced_and_its_chunk_featurized_again(crystal_run, crystal_files, tmp_path):
-    from molgnn.train.checkpoint import load_run
+@pytest.mark.parametrize("predicting", [True, False], ids=["inference in workers", "inference in main"])
+def test_a_worker_killed_mid_chunk_is_replaced_and_its_chunk_featurized_again(crystal_run, crystal_files, tmp_path,
+                                                                              predicting):
+    from molgnn.screen.ensemble import load_ensemble
 
     library = _hostile_folder(tmp_path / "hostile", crystal_files)
-    featurizers = [load_run(crystal_run).featurizer]
-    workers = _Workers(1, None, None)
+    workers = _Workers(1, None, None, load_ensemble([crystal_run]), 8, predicting)
     try:
-        job = (featurizers, [library / "dense.cif"] * 4, 8)  # about a second of work
-        future, generation = workers.submit(job)
+        payloads = [library / "dense.cif"] * 4  # about a second of work
+        future, generation = workers.submit(payloads)
         worker = _wait_for_children(os.getpid(), 1)[0]
         worker.kill()  # as the kernel's out-of-memory killer would
-        result = workers.result(future, generation, job)
+        result = workers.result(future, generation, payloads)
         assert result.status == ["ok"] * 4 and result.kept == [0, 1, 2, 3] and workers.generation == 1
         assert not worker.is_running()
+        if predicting:  # the predictions of the kept records came back, not their graphs
+            assert result.values.shape == (4, 1) and np.isfinite(result.values).all() and not result.batches
+        else:
+            assert len(result.batches) == 1 and result.values is None
     finally:
         workers.close()
 
