@@ -59,17 +59,46 @@ def test_batched_graphs_do_not_interact(mof):
     assert torch.allclose(layer(batch.h, batch.edge_index, batch.edge_attr)[: mof.num_nodes], single, atol=1e-6)
 
 
-def test_cgcnn_conv_equals_torch_geometric_cgconv_with_outer_softplus():
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_cgcnn_conv_equals_torch_geometric_cgconv_with_outer_softplus(mode, monkeypatch):
     import torch.nn.functional as F
     from torch_geometric.nn import CGConv
 
+    from molgnn.nn import cgcnn_conv
+
+    monkeypatch.setattr(cgcnn_conv, "EDGE_BLOCK", 64)  # several blocks, the last one partial
     torch.manual_seed(0)
     x, edge_index, edge_attr = torch.randn(50, 16), torch.randint(0, 50, (2, 400)), torch.randn(400, 5)
-    ours, reference = CGCNNConv(16, 5).eval(), CGConv(16, dim=5, batch_norm=True).eval()
+    ours, reference = CGCNNConv(16, 5).train(mode == "train"), CGConv(16, dim=5, batch_norm=True).train(mode == "train")
     with torch.no_grad():  # CGConv's lin_f / lin_s act on [x_i, x_j, e]; ours splits the same matrix
         weight = torch.cat([reference.lin_f.weight, reference.lin_s.weight])
         ours.lin_target.weight.copy_(weight[:, :16])
         ours.lin_source.weight.copy_(weight[:, 16:32])
         ours.lin_edge.weight.copy_(weight[:, 32:])
         ours.lin_edge.bias.copy_(torch.cat([reference.lin_f.bias, reference.lin_s.bias]))
-    assert torch.allclose(ours(x, edge_index, edge_attr), F.softplus(reference(x, edge_index, edge_attr)), atol=1e-5)
+    x.requires_grad_(True)
+    edge_attr.requires_grad_(True)
+    out = ours(x, edge_index, edge_attr)
+    expected = F.softplus(reference(x, edge_index, edge_attr))
+    assert torch.allclose(out, expected, atol=1e-5)
+    # the hand-written backward gives autograd's gradients for the atoms, edges and every parameter
+    weights = torch.randn_like(out)
+    grads = torch.autograd.grad((out * weights).sum(), [x, edge_attr, *ours.parameters()])
+    expected_grads = torch.autograd.grad((expected * weights).sum(), [x, edge_attr, *reference.parameters()])
+    x_grad, edge_grad, target, source, edge, edge_bias, *norm = grads
+    x_ref, edge_ref, lin_f, bias_f, lin_s, bias_s, *norm_ref = expected_grads
+    weight = torch.cat([lin_f, lin_s])
+    for got, want in [(x_grad, x_ref), (edge_grad, edge_ref), (target, weight[:, :16]), (source, weight[:, 16:32]),
+                      (edge, weight[:, 32:]), (edge_bias, torch.cat([bias_f, bias_s])), *zip(norm, norm_ref)]:
+        assert torch.allclose(got, want, atol=1e-4), (got - want).abs().max()
+
+
+def test_gated_edge_sum_gradients_in_double_precision(monkeypatch):
+    from molgnn.nn import cgcnn_conv
+
+    monkeypatch.setattr(cgcnn_conv, "EDGE_BLOCK", 7)
+    generator = torch.Generator().manual_seed(0)
+    inputs = [torch.randn(*shape, dtype=torch.double, generator=generator, requires_grad=True)
+              for shape in ((9, 6), (9, 6), (30, 4), (6, 4), (6,))]
+    edge_index = torch.randint(0, 9, (2, 30), generator=generator)
+    assert torch.autograd.gradcheck(cgcnn_conv.GatedEdgeSum.apply, (*inputs, edge_index))
