@@ -5,8 +5,8 @@ What is compared with what (torch on one thread in every process; the box's 2 co
 1. Molecules: every SMILES of hiv + muv (``molnet/hiv.csv.gz``, ``molnet/muv.csv.gz``, ~134k)
    that RDKit parses (``chemprop predict`` stops at the first one it cannot parse, so both get the
    parsable ones; molgnn would give the others a status row). A sider ``hybrid`` model trained here
-   for 1 epoch (``molgnn.train``) screens them with ``molgnn screen`` (featurization workers =
-   cores, inference in the main process), against ``chemprop predict`` (its CLI, defaults,
+   for 1 epoch (``molgnn.train``) screens them with ``molgnn screen`` (workers = cores, each
+   featurizing and predicting: the CPU default), against ``chemprop predict`` (its CLI, defaults,
    ``--num-workers 0``) with a chemprop model trained here by ``chemprop train`` for 1 epoch on
    sider. Both are timed end to end as fresh processes (imports, model loading, reading, writing
    the predictions): ``speedup`` = molgnn records/s / chemprop records/s (goal >= 3). Without
@@ -18,7 +18,9 @@ What is compared with what (torch on one thread in every process; the box's 2 co
    screened with a crafted726 CGCNN model (CO2 at 298 K and 1 bar, no charges, 2 epochs):
    structures/s, counts per status, the stage timings the screen reports, and a profile of a
    sample in one process (parse, neighbour list, rest of the graph, EQeq charges — what a model
-   with computed charges would add —, model) in ms per structure; the floor is parsing alone.
+   with computed charges would add —, model) in ms per structure; the floor is parsing alone. The
+   model's arithmetic: its matrix-multiply FLOPs per structure (``torch.utils.flop_counter``) and
+   the GFLOP/s it achieves, with the top operators of a ``torch.profiler`` run.
 
 ``--quick`` (CI smoke test, a few minutes): 4000 molecules (400 for the small memory run), 60
 crafted726 + hmof100 CIFs, profile of 8. The last line printed is one JSON object.
@@ -249,6 +251,7 @@ def train_crystal_model(args, work: Path) -> Path:
 def profile_crystals(run_dir: Path, library: str, sample: int) -> dict:
     """ms per structure of each stage, on the library's first ``sample`` structures, in this process."""
     import torch
+    from torch.utils.flop_counter import FlopCounterMode
     from torch_geometric.data import Batch
 
     from molgnn.chem.charge_equilibration import EQeq
@@ -288,15 +291,28 @@ def profile_crystals(run_dir: Path, library: str, sample: int) -> dict:
         del graph.id
         graphs.append(graph)
         atoms.append(len(crystal))
+    flops = 0
     with torch.inference_mode():
         for begin in range(0, len(graphs), 32):
-            batch = Batch.from_data_list(graphs[begin:begin + 32])
+            batch = featurizer.expand(Batch.from_data_list(graphs[begin:begin + 32]))
             start = time.perf_counter()
-            run.model(featurizer.expand(batch))
+            run.model(batch)
             times["model"].append((time.perf_counter() - start) / batch.num_graphs)
             times["model"].extend([times["model"][-1]] * (batch.num_graphs - 1))
+            with FlopCounterMode(display=False) as counter:
+                run.model(batch)
+            flops += counter.get_total_flops()
+        with torch.profiler.profile() as profiler:
+            run.model(featurizer.expand(Batch.from_data_list(graphs[:32])))
+    operators = sorted(profiler.key_averages(), key=lambda e: -e.self_cpu_time_total)[:8]
+    total_us = sum(e.self_cpu_time_total for e in profiler.key_averages())
+    model_s = sum(times["model"])
     return {"structures": len(graphs), "median_atoms": statistics.median(atoms) if atoms else None,
-            "ms_per_structure": {k: 1e3 * statistics.mean(v) if v else None for k, v in times.items()}}
+            "ms_per_structure": {k: 1e3 * statistics.mean(v) if v else None for k, v in times.items()},
+            "model_median_ms": 1e3 * statistics.median(times["model"]) if graphs else None,
+            "model_mflop_per_structure": flops / max(len(graphs), 1) / 1e6,
+            "model_gflop_per_s": flops / model_s / 1e9 if model_s else None,
+            "model_top_operators_share": {e.key: round(e.self_cpu_time_total / total_us, 3) for e in operators}}
 
 
 def bench_crystals(args, work: Path) -> dict:
@@ -314,7 +330,9 @@ def bench_crystals(args, work: Path) -> dict:
           f"peak {result['peak_mb']:.0f} MB", flush=True)
     profile = profile_crystals(run_dir, library, 8 if args.quick else 100)
     stages = profile["ms_per_structure"]
-    print(f"profile of {profile['structures']} structures (median {profile['median_atoms']} atoms), ms each: {stages}",
+    print(f"profile of {profile['structures']} structures (median {profile['median_atoms']} atoms), ms each: {stages}; "
+          f"model median {profile['model_median_ms']:.2f} ms, {profile['model_mflop_per_structure']:.1f} MFLOP per structure "
+          f"(matrix multiplies) at {profile['model_gflop_per_s']:.2f} GFLOP/s; operators {profile['model_top_operators_share']}",
           flush=True)
     return {"library": described, "records": summary["records"], "status": summary["status"],
             "model": "cgcnn, crafted726 CO2 298 K 1 bar, no charges", "end_to_end_s": result["end_to_end_s"],
@@ -341,15 +359,23 @@ def main() -> None:
     torch.set_num_threads(1)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="molgnn-screen-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    summary = {"benchmark": "screen", "quick": args.quick, "work_dir": str(work)}
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "molgnn", "benchmarks"], cwd=REPO, capture_output=True,
+                           text=True).stdout.strip()
+    summary = {"benchmark": "screen", "quick": args.quick, "work_dir": str(work), "commit": commit,
+               "uncommitted_changes": bool(dirty)}
+    goals = {}
     if args.part in ("all", "molecules"):
         summary["molecules"] = bench_molecules(args, work)
         checkpoint(work, "molecules", summary["molecules"])
         speedup = summary["molecules"]["speedup"]
-        summary["goals"] = {"speedup_vs_chemprop_ge_3": None if speedup is None else speedup >= 3,
-                            "rss_ratio_le_1.2": summary["molecules"]["memory"]["rss_ratio"] <= 1.2}
+        goals.update({"speedup_vs_chemprop_ge_3": None if speedup is None else speedup >= 3,
+                      "rss_ratio_le_1.2": summary["molecules"]["memory"]["rss_ratio"] <= 1.2})
     if args.part in ("all", "crystals"):
-        summary["crystals"] = bench_crystals(args, work)
+        crystals = summary["crystals"] = bench_crystals(args, work)
+        goals.update({"crystals_ge_100_per_s": crystals["structures_per_s"] >= 100,
+                      "model_median_le_8_ms": crystals["profile"]["model_median_ms"] <= 8})
+    summary["goals"] = goals
     (work / "summary.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))
 
