@@ -7,7 +7,7 @@ from torch import nn
 from torch_geometric.nn import AttentiveFP, GINEConv, global_add_pool
 
 from molgnn.models.crystal import _batch_vector
-from molgnn.nn import DescriptorScaler
+from molgnn.nn import AtomwiseGATEConv, DescriptorScaler
 
 # Search spaces of ``molgnn tune`` (``molgnn.models.registry.SearchSpace``: argument -> ("choice", values),
 # ("int", low, high), ("float", low, high) or ("log", low, high)), around the published settings of each model.
@@ -20,7 +20,8 @@ HYBRID_DESCRIPTORS_SEARCH = {**HYBRID_SEARCH, "descriptor_hidden": ("choice", (1
 
 
 class AttentiveFPModel(nn.Module):
-    """AttentiveFP (Xiong et al., J. Med. Chem. 63, 8749 (2020)), torch_geometric's implementation.
+    """AttentiveFP (Xiong et al., J. Med. Chem. 63, 8749 (2020)), torch_geometric's implementation
+    (its first layer computed atom-wise, ``attentive_fp``).
 
     Shapes: a ``Batch`` with ``x``, ``edge_index``, ``edge_attr``, ``batch`` -> ``[B, out_dim]``.
     """
@@ -28,7 +29,7 @@ class AttentiveFPModel(nn.Module):
     def __init__(self, node_dim: int, edge_dim: int, out_dim: int, hidden: int = 200, layers: int = 2,
                  timesteps: int = 2, dropout: float = 0.0):
         super().__init__()
-        self.net = AttentiveFP(node_dim, hidden, out_dim, edge_dim, layers, timesteps, dropout)
+        self.net = attentive_fp(node_dim, hidden, out_dim, edge_dim, layers, timesteps, dropout)
 
     def forward(self, data) -> torch.Tensor:
         return self.net(data.x, data.edge_index, data.edge_attr, _batch_vector(data))
@@ -79,7 +80,7 @@ class HybridModel(nn.Module):
                  hidden: int = 200, layers: int = 2, timesteps: int = 2, fp_hidden: int = 256,
                  descriptor_hidden: int = 256, descriptor_scaling: str = "quantile", dropout: float = 0.0):
         super().__init__()
-        self.graph = AttentiveFP(node_dim, hidden, hidden, edge_dim, layers, timesteps, dropout)
+        self.graph = attentive_fp(node_dim, hidden, hidden, edge_dim, layers, timesteps, dropout)
         self.fingerprint = _mlp(fp_dim, fp_hidden, dropout)
         self.scaler = DescriptorScaler(descriptor_dim, method=descriptor_scaling) if descriptor_dim else None
         self.descriptors = _mlp(descriptor_dim, descriptor_hidden, dropout) if descriptor_dim else None
@@ -91,6 +92,18 @@ class HybridModel(nn.Module):
         if self.descriptors is not None:
             parts.append(self.descriptors(self.scaler(data.descriptors)))
         return self.head(torch.cat(parts, dim=-1))
+
+
+def attentive_fp(node_dim: int, hidden: int, out_dim: int, edge_dim: int, layers: int, timesteps: int,
+                 dropout: float) -> AttentiveFP:
+    """torch_geometric's ``AttentiveFP`` with its first layer an ``AtomwiseGATEConv``: the same parameters
+    (names and initial values) and outputs, half the multiply-adds in that layer."""
+    net = AttentiveFP(node_dim, hidden, out_dim, edge_dim, layers, timesteps, dropout)
+    with torch.random.fork_rng(devices=[]):  # the initial values stay those AttentiveFP drew
+        atomwise = AtomwiseGATEConv(hidden, hidden, edge_dim, dropout)
+    atomwise.load_state_dict(net.gate_conv.state_dict())
+    net.gate_conv = atomwise
+    return net
 
 
 def _mlp(in_dim: int, hidden: int, dropout: float) -> nn.Sequential:

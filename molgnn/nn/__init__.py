@@ -6,5 +6,7 @@ from molgnn.nn.charge_embedding import ChargeEmbedding
 from molgnn.nn.descriptor_encoder import DescriptorEncoder
 from molgnn.nn.descriptor_scaler import DescriptorScaler
 from molgnn.nn.edge_update import EdgeUpdate
+from molgnn.nn.gate_conv import AtomwiseGATEConv
 
-__all__ = ["CGCNNConv", "ChargeEmbedding", "DescriptorEncoder", "DescriptorScaler", "EdgeUpdate", "NeighborAttentionConv"]
+__all__ = ["AtomwiseGATEConv", "CGCNNConv",
+           "ChargeEmbedding", "DescriptorEncoder", "DescriptorScaler", "EdgeUpdate", "NeighborAttentionConv"]

@@ -20,9 +20,8 @@ import torch
 
 from molgnn.errors import MolgnnError
 from molgnn.tasks import is_classification
-from molgnn.train.checkpoint import Run, load_run
+from molgnn.train.checkpoint import Run, expand_ensembles, load_run
 from molgnn.train.domain import INSIDE, Domain, read_domain
-from molgnn.train.ensemble import expand_ensembles
 from molgnn.train.pretrained import resolve
 from molgnn.train.targets import to_predictions
 

@@ -17,6 +17,7 @@ import json
 import pickle
 import shutil
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,3 +151,34 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> Run:
         made, built = (", ".join(f"{k}={values.get(k)}" for k in differ) for values in (sizes, args))
         raise CheckpointError(f"the featurizer in {run_dir / INFO} makes inputs of {made}, but the model was built for {built}")
     return Run(model, featurizer, TargetScaler.from_dict(info["scaler"]), info, run_dir)
+
+
+ENSEMBLE_FILE = "ensemble.json"  # in an ensemble folder (molgnn.train.ensemble): its member run folders
+
+
+def ensemble_members(path: str | Path) -> list[Path] | None:
+    """The member run folders of the ensemble folder ``path``, or None if ``path`` is not an ensemble folder.
+
+    Raises ``CheckpointError`` for an ``ensemble.json`` that cannot be read or names missing members.
+    """
+    path = Path(path)
+    file = path / ENSEMBLE_FILE
+    if not file.exists():
+        return None
+    try:
+        members = [path / name for name in json.loads(file.read_text())["members"]]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{file} is corrupt: {error}") from error
+    missing = [str(member) for member in members if not member.is_dir()]
+    if missing or not members:
+        raise CheckpointError(f"ensemble {path} lists members that are not there: {missing or 'none listed'}")
+    return members
+
+
+def expand_ensembles(paths: Sequence) -> list:
+    """``paths`` with every ensemble folder replaced by its members (anything else is kept as it is)."""
+    expanded = []
+    for path in paths:
+        members = ensemble_members(path) if isinstance(path, (str, Path)) else None
+        expanded.extend(members if members is not None else [path])
+    return expanded

@@ -36,14 +36,13 @@ from molgnn.atomic import atomic_write_text
 from molgnn.data.dataset import GraphDataset
 from molgnn.data.splits import Split
 from molgnn.errors import ConfigError
-from molgnn.train.checkpoint import CheckpointError, load_run
+from molgnn.train.checkpoint import ENSEMBLE_FILE, ensemble_members, expand_ensembles, load_run  # noqa: F401 (re-exported)
 from molgnn.train.config import TrainConfig
 from molgnn.train.evaluate import predict_batches
 from molgnn.train.loader import expanded_batches
 from molgnn.train.metrics import task_metrics
 from molgnn.train.trainer import Callback, config_split, train
 
-ENSEMBLE_FILE = "ensemble.json"
 MODES = ("seeds", "folds")
 FORMAT = 1
 
@@ -109,34 +108,6 @@ def train_ensemble(dataset: GraphDataset, out_dir: str | Path, config: TrainConf
         {"format": FORMAT, "mode": mode, "k": k, "members": [member_dir(".", m).name for m in range(k)],
          "train_config": config.to_dict(), "dataset": dataset.meta["name"]}, indent=1))
     return metrics
-
-
-def ensemble_members(path: str | Path) -> list[Path] | None:
-    """The member run folders of the ensemble folder ``path``, or None if ``path`` is not an ensemble folder.
-
-    Raises ``CheckpointError`` for an ``ensemble.json`` that cannot be read or names missing members.
-    """
-    path = Path(path)
-    file = path / ENSEMBLE_FILE
-    if not file.exists():
-        return None
-    try:
-        members = [path / name for name in json.loads(file.read_text())["members"]]
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
-        raise CheckpointError(f"{file} is corrupt: {error}") from error
-    missing = [str(member) for member in members if not member.is_dir()]
-    if missing or not members:
-        raise CheckpointError(f"ensemble {path} lists members that are not there: {missing or 'none listed'}")
-    return members
-
-
-def expand_ensembles(paths: Sequence) -> list:
-    """``paths`` with every ensemble folder replaced by its members (anything else is kept as it is)."""
-    expanded = []
-    for path in paths:
-        members = ensemble_members(path) if isinstance(path, (str, Path)) else None
-        expanded.extend(members if members is not None else [path])
-    return expanded
 
 
 def _member_spread(members: list[dict]) -> dict:

@@ -102,3 +102,36 @@ def test_gated_edge_sum_gradients_in_double_precision(monkeypatch):
               for shape in ((9, 6), (9, 6), (30, 4), (6, 4), (6,))]
     edge_index = torch.randint(0, 9, (2, 30), generator=generator)
     assert torch.autograd.gradcheck(cgcnn_conv.GatedEdgeSum.apply, (*inputs, edge_index))
+
+
+def test_atomwise_gate_conv_equals_torch_geometric_gateconv():
+    from torch_geometric.nn.models.attentive_fp import GATEConv
+
+    from molgnn.nn import AtomwiseGATEConv
+
+    torch.manual_seed(0)
+    x, edge_index = torch.randn(40, 16, requires_grad=True), torch.randint(0, 40, (2, 90))
+    edge_attr = torch.randn(90, 5, requires_grad=True)
+    reference, ours = GATEConv(16, 16, 5), AtomwiseGATEConv(16, 16, 5)
+    with torch.no_grad():
+        reference.bias.normal_()
+    ours.load_state_dict(reference.state_dict())
+    out, expected = ours(x, edge_index, edge_attr), reference(x, edge_index, edge_attr)
+    assert torch.allclose(out, expected, atol=1e-5)
+    weights = torch.randn_like(out)
+    grads = torch.autograd.grad((out * weights).sum(), [x, edge_attr, *ours.parameters()])
+    expected_grads = torch.autograd.grad((expected * weights).sum(), [x, edge_attr, *reference.parameters()])
+    for got, want in zip(grads, expected_grads):
+        assert torch.allclose(got, want, atol=1e-5)
+
+
+def test_attentive_fp_keeps_torch_geometric_parameters_and_initial_values():
+    from torch_geometric.nn import AttentiveFP
+
+    from molgnn.models.molecule import attentive_fp
+
+    torch.manual_seed(3)
+    reference = AttentiveFP(20, 32, 2, 6, 2, 2).state_dict()
+    torch.manual_seed(3)
+    ours = attentive_fp(20, 32, 2, 6, 2, 2, 0.0).state_dict()
+    assert list(ours) == list(reference) and all(torch.equal(ours[k], reference[k]) for k in ours)
