@@ -31,7 +31,7 @@ ratios are ratios of medians from this run.
      ``num_workers=0``. End to end = imports + everything ``main.py`` does; the epoch time is the
      median of epochs 2.. (the item cache is warm after epoch 1).
    - Ratios: ``end_to_end_speedup`` = baseline / molgnn workers=1 (goal >= 3), ``epoch_speedup``
-     = baseline / molgnn median epoch (goal >= 1.5), peak memory of both (goal: molgnn <= 1024
+     = baseline / molgnn median epoch (goal >= 2), peak memory of both (goal: molgnn <= 1024
      MB), validation MAE of the best-epoch weights of both and of the mean predictor (sanity: both
      learn). Known differences, kept because each side is as its users run it: molgnn's default
      element features (its built-in table from element properties) vs ``atom_init.json`` (92
@@ -41,6 +41,10 @@ ratios are ratios of medians from this run.
    - A cProfile of ``train`` with epochs=1 on the cached dataset, grouped into batching
      (indexing, collation, expansion), forward, backward, optimizer, validation, checkpoint
      writing, and the final evaluation and plots.
+   - Contention: the warm epoch time of molgnn's CGCNN (up to 6 epochs, cached data) alone and next
+     to a competing CPU-bound process (a Python busy loop), with molgnn's thread policy (no thread
+     settings) and with torch's default threads forced on the trainer: ``contended_epoch_ratio`` =
+     contended / idle epoch with the policy (goal <= 1.5).
 
 2. Molecules, sider (27 labels, 1427 SMILES): molgnn ``hybrid`` (AttentiveFP + 2048-bit Morgan
    fingerprint MLP; ``--molecule-model attentivefp`` for the graph-only model) against chemprop 2
@@ -82,7 +86,8 @@ import numpy as np
 from peers import chemprop_unavailable  # benchmarks/peers.py, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
-GOALS = {"end_to_end_speedup": 3.0, "epoch_speedup": 1.5, "molgnn_peak_mb": 1024.0, "epoch_time_ratio": 1.0}
+GOALS = {"end_to_end_speedup": 3.0, "epoch_speedup": 2.0, "molgnn_peak_mb": 1024.0, "epoch_time_ratio": 1.0,
+         "contended_epoch_ratio": 1.5}
 FULL = {"crystal_epochs": 30, "crystal_structures": None, "molecule_epochs": 30}
 QUICK = {"crystal_epochs": 3, "crystal_structures": 100, "molecule_epochs": 2}
 HIDDEN, LAYERS, BATCH, LR, SEED = 64, 3, 64, 1e-3, 0
@@ -282,7 +287,7 @@ def child_molgnn(spec: dict, turns: Turns) -> dict:
     clock = EpochClock(turns)
     run_dir = Path(spec["run_dir"])
     metrics = trainer.train(dataset, run_dir, TrainConfig(**spec["config"]), progress=False, device="cpu",
-                            callbacks=[epoch_timer(clock)])
+                            callbacks=[epoch_timer(clock)], threads=spec.get("train_threads"))
     trained = time.perf_counter()
     epochs = clock.seconds
     split = json.loads((run_dir / "split.json").read_text())
@@ -739,7 +744,9 @@ def run_as_child(task: str, spec_text: str) -> None:
     turns.first()  # before importing torch: the contender holding the turn computes alone
     import torch
 
-    torch.set_num_threads(1)
+    threads = spec.get("torch_threads", 1)  # None: torch's own default (the machine's cores)
+    if threads is not None:
+        torch.set_num_threads(threads)
     result = json.dumps(CHILDREN[task](spec, turns), default=float)
     if spec.get("result_path"):
         Path(spec["result_path"]).write_text(result)
@@ -805,6 +812,8 @@ def crystal_section(args, config: dict, tmp: Path, logs: Path) -> dict:
     for line in profile["top_tottime"][:10]:
         print(f"    {line}", flush=True)
 
+    contention = contention_rows(data_dir, tmp, logs, train_config)
+
     def median(name: str, key: str) -> float:
         return statistics.median(r[key] for r in runs[name])
 
@@ -843,13 +852,14 @@ def crystal_section(args, config: dict, tmp: Path, logs: Path) -> dict:
                      "cgcnn_baseline": [runs["cgcnn_baseline"][0]["node_features"],
                                         runs["cgcnn_baseline"][0]["edge_features"]]},
         "molgnn_rejected": reference["rejected"],
+        "contention": contention,
         "profile": profile,
         "runs": runs,
     }
     print(f"crafted726 CGCNN, {epochs} epochs, {reference['graphs']} structures: end to end {baseline_e2e:.1f} s (original "
           f"CGCNN) vs {summary['end_to_end_s']['molgnn_workers1']:.1f} s (molgnn, 1 worker) = "
           f"{summary['end_to_end_speedup']:.2f}x (goal >= 3), {summary['end_to_end_speedup_workers2']:.2f}x with 2 "
-          f"workers; epoch {baseline_epoch:.2f} s vs {molgnn_epoch:.2f} s = {summary['epoch_speedup']:.2f}x (goal >= 1.5; "
+          f"workers; epoch {baseline_epoch:.2f} s vs {molgnn_epoch:.2f} s = {summary['epoch_speedup']:.2f}x (goal >= 2; "
           f"{summary['epoch_speedup_vs_train_s_per_epoch']:.2f}x against train time / epochs); peak "
           f"{summary['peak_mb']['cgcnn_baseline']:.0f} MB vs {summary['peak_mb']['molgnn_workers1']:.0f} MB (goal <= 1024)",
           flush=True)
@@ -939,11 +949,41 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def contention_rows(data_dir: Path, tmp: Path, logs: Path, train_config: dict) -> dict:
+    """Warm epoch time of molgnn's CGCNN alone (and on one thread: the floor while another process holds
+    one of two cores), and next to a competing CPU-bound process (a Python busy loop) with molgnn's
+    thread policy (``molgnn.cores``: no thread settings given) and with torch's default threads forced
+    on the trainer (``torch.set_num_threads(os.cpu_count())``)."""
+    config = {**train_config, "epochs": max(3, min(train_config["epochs"], 6))}
+    cases = {"idle": (False, {"torch_threads": None}), "idle_one_thread": (False, {"torch_threads": 1}),
+             "contended_molgnn_policy": (True, {"torch_threads": None}),
+             "contended_torch_default": (True, {"torch_threads": os.cpu_count(), "train_threads": os.cpu_count()})}
+    rows = {}
+    for name, (contended, threads) in cases.items():
+        spec = {"dataset": "crafted726", "data_dir": str(data_dir), "cache_dir": str(tmp / "cache-molgnn_workers1-0"),
+                "run_dir": str(tmp / f"run-contention-{name}"), "workers": 1, "config": config, **threads}
+        hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if contended else None
+        try:
+            result = run_interleaved([(f"contention-{name}", "molgnn", spec)], logs)[f"contention-{name}"]
+        finally:
+            if hog is not None:
+                hog.kill()
+                hog.wait()
+        rows[name] = result["epoch_median_s"]
+    ratios = {name: rows[name] / rows["idle"] for name in rows if name != "idle"}
+    print(f"crafted726 warm epoch: idle {rows['idle']:.2f} s (one thread {rows['idle_one_thread']:.2f} s: the floor when "
+          f"another process holds a core, {ratios['idle_one_thread']:.2f}x); next to a busy process: molgnn's thread policy "
+          f"{rows['contended_molgnn_policy']:.2f} s ({ratios['contended_molgnn_policy']:.2f}x idle, goal <= 1.5), "
+          f"torch's default threads {rows['contended_torch_default']:.2f} s ({ratios['contended_torch_default']:.2f}x)",
+          flush=True)
+    return {"epoch_s": rows, "ratio_to_idle": ratios, "epochs": config["epochs"], "cores": os.cpu_count()}
+
+
 def markdown(summary: dict) -> str:
     lines = [f"# Training benchmark ({'quick' if summary['quick'] else 'full'}, {summary['repeats']} repeat(s))", "",
              "| figure | value | goal | met |", "|---|---|---|---|"]
-    for key, goal in (("end_to_end_speedup", ">= 3"), ("epoch_speedup", ">= 1.5"), ("molgnn_peak_mb", "<= 1024"),
-                      ("epoch_time_ratio", "<= 1")):
+    for key, goal in (("end_to_end_speedup", ">= 3"), ("epoch_speedup", ">= 2"), ("molgnn_peak_mb", "<= 1024"),
+                      ("epoch_time_ratio", "<= 1"), ("contended_epoch_ratio", "<= 1.5")):
         if key in summary:
             met = summary["goals_met"].get(key)
             lines.append(f"| {key} | {summary[key]:.2f} | {goal} | {'yes' if met else 'no'} |")
@@ -999,6 +1039,8 @@ def main(argv=None) -> dict:
         c = summary["crystals"]
         summary.update({"end_to_end_speedup": c["end_to_end_speedup"], "epoch_speedup": c["epoch_speedup"],
                         "molgnn_peak_mb": c["peak_mb"]["molgnn_workers1"]})
+        summary["contended_epoch_ratio"] = c["contention"]["ratio_to_idle"]["contended_molgnn_policy"]
+        goals["contended_epoch_ratio"] = summary["contended_epoch_ratio"] <= GOALS["contended_epoch_ratio"]
         goals.update({"end_to_end_speedup": c["end_to_end_speedup"] >= GOALS["end_to_end_speedup"],
                       "epoch_speedup": c["epoch_speedup"] >= GOALS["epoch_speedup"],
                       "molgnn_peak_mb": c["peak_mb"]["molgnn_workers1"] <= GOALS["molgnn_peak_mb"],

@@ -16,12 +16,18 @@ starts several processes) caps the main process's threads further.
 
 torch's own default is the machine's core count, whatever the affinity, quota or other processes;
 on a shared 2-core machine that made training 3-7x slower next to featurization workers.
+
+Other processes that keep cores busy count too: training re-plans its threads at every epoch with
+``uncontended``, which leaves the cores that other processes' runnable threads occupy right then
+(``/proc/stat``'s ``procs_running``, less this process's own): a CGCNN epoch on 2 threads next to one
+busy process took 3-5x its idle time, where one thread keeps its idle pace.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -115,6 +121,40 @@ def plan(workers: int | None = None, threads: int | None = None) -> CorePlan:
         workers = budget
     main = max(1, budget - workers)
     return CorePlan(budget, workers, min(main, process_threads() or main))
+
+
+def other_runnable(samples: int = 3, interval: float = 0.01) -> float | None:
+    """Threads of other processes ready to run on this process's cores right now (None where Linux's ``/proc`` does
+    not tell): the runnable threads of the machine (``procs_running`` of ``/proc/stat``) less this process's
+    own, the smallest of ``samples`` readings ``interval`` seconds apart (a thread that just woke up does not
+    count), scaled by the share of the machine's cores this process may use."""
+    readings = []
+    for k in range(samples):
+        if k:
+            time.sleep(interval)
+        try:
+            with open("/proc/stat") as stat:
+                running = next(int(line.split()[1]) for line in stat if line.startswith("procs_running"))
+            own = sum(_runnable(task) for task in Path("/proc/self/task").iterdir())
+        except (OSError, StopIteration, ValueError):
+            return None
+        readings.append(max(0, running - own))
+    return min(readings) * available_cores() / (os.cpu_count() or 1)
+
+
+def _runnable(task: Path) -> bool:
+    try:
+        return (task / "stat").read_text().rsplit(")", 1)[1].split()[0] == "R"
+    except (OSError, IndexError):
+        return False
+
+
+def uncontended(threads: int) -> int:
+    """``threads`` less the cores other processes keep busy right now (``other_runnable``), at least 1."""
+    others = other_runnable() if threads > 1 else None
+    if not others:
+        return threads
+    return max(1, min(threads, available_cores() - math.ceil(others - 0.5)))
 
 
 @contextmanager

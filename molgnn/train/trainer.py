@@ -34,7 +34,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from molgnn.atomic import atomic_path
-from molgnn.cores import plan, torch_threads
+from molgnn.cores import plan, torch_threads, uncontended
 from molgnn.data.dataset import GraphDataset
 from molgnn.data.oversample import oversample_dataset
 from molgnn.data.splits import Split, make_split
@@ -132,11 +132,14 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
         if threads is None:  # never more than the process runs with: a worker set to one thread keeps one
             count = min(count, torch.get_num_threads())
         held.enter_context(torch_threads(count))
-        return _train(dataset, run_dir, config, learners, split, resume, progress, callbacks)
+        return _train(dataset, run_dir, config, learners, split, resume, progress, callbacks,
+                      count if threads is None else None)
 
 
 def _train(dataset: GraphDataset, run_dir: Path, config: TrainConfig, learners: Learners, split: Split | None,
-           resume: bool, progress: bool, callbacks: Sequence[Callback]) -> dict:
+           resume: bool, progress: bool, callbacks: Sequence[Callback], adapt_threads: int | None) -> dict:
+    """The epochs of ``train``; with ``adapt_threads``, each runs on that many torch threads less the cores other
+    processes keep busy at its start (``molgnn.cores.uncontended``)."""
     if learners.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
@@ -147,6 +150,8 @@ def _train(dataset: GraphDataset, run_dir: Path, config: TrainConfig, learners: 
     bar = tqdm(range(training.state["epoch"], config.epochs), initial=training.state["epoch"], total=config.epochs,
                unit="epoch", desc=f"train {config.model}", disable=not progress or not learners.is_main)
     for epoch in bar:
+        if adapt_threads is not None:
+            torch.set_num_threads(uncontended(adapt_threads))
         for callback in callbacks:
             callback.on_epoch_start(training, epoch)
         row = training.run_epoch(epoch)
