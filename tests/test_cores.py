@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -104,7 +105,8 @@ def sider48(data_dir):
 GINE = TrainConfig(model="gine", model_args={"hidden": 16, "layers": 1}, epochs=2, batch_size=16, seed=0)
 
 
-def test_training_runs_on_its_budget_and_restores_the_threads_after(sider48, tmp_path, no_budget):
+def test_training_runs_on_its_budget_and_restores_the_threads_after(sider48, tmp_path, no_budget, monkeypatch):
+    monkeypatch.setattr(cores, "other_runnable", lambda: 0.0)  # an idle machine
     dataset, config = sider48, GINE
     before = torch.get_num_threads()
     counted = CountThreads()
@@ -125,3 +127,26 @@ def test_training_keeps_a_process_set_to_one_thread_on_one(sider48, tmp_path, no
         assert counted.seen == {1}
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.multiprocess
+def test_training_leaves_the_cores_that_busy_processes_hold(sider48, tmp_path, no_budget):
+    """One busy process per core but one: every epoch trains on one thread, and the threads come back after."""
+    before = torch.get_num_threads()
+    budget = min(cores.available_cores(), before)
+    if budget < 2:
+        pytest.skip(f"needs 2 cores for this process to leave one, it may use {budget}")
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(budget)]
+    try:
+        deadline = time.monotonic() + 30
+        while cores.other_runnable() < budget - 0.5 and time.monotonic() < deadline:  # until they run
+            time.sleep(0.05)
+        assert cores.uncontended(budget) == 1
+        counted = CountThreads()
+        trainer.train(sider48, tmp_path / "run", GINE, progress=False, callbacks=[counted])
+        assert counted.seen == {1}
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert torch.get_num_threads() == before

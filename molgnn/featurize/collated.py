@@ -11,7 +11,7 @@ import copy
 from dataclasses import dataclass
 
 import torch
-from torch_geometric.data import Data
+from torch_geometric.data import Batch, Data
 from torch_geometric.data.collate import collate
 
 from molgnn.errors import DataError
@@ -57,6 +57,45 @@ class Collated:
                 out[key] = value.narrow(dim, start, end - start)
         return out
 
+    def batch(self, indices: list[int], drop: tuple[str, ...] = ()) -> Batch:
+        """Graphs ``indices`` as one ``Batch``, gathered straight from the concatenated tensors (the same tensors as
+        ``Batch.from_data_list([self.get(i) for i in indices])``, without a ``Data`` object per graph); the keys
+        in ``drop`` are left out."""
+        index = torch.as_tensor(indices, dtype=torch.long)
+        out = Batch()
+        node_bounds = None
+        for key, bounds in self.slices.items():
+            if key in drop:
+                continue
+            value = self.data[key]
+            if isinstance(value, list):
+                out[key] = [value[i] for i in indices]
+                continue
+            starts, counts = bounds[index], bounds[index + 1] - bounds[index]
+            rows = torch.repeat_interleave(starts - _exclusive_cumsum(counts), counts) + torch.arange(int(counts.sum()))
+            dim = self.data.__cat_dim__(key, value)
+            gathered = value.index_select(dim, rows)
+            if self.data.__inc__(key, value):  # indices of nodes: offset by the nodes of the graphs before
+                if node_bounds is None:
+                    node_bounds = self._node_bounds()
+                nodes = node_bounds[index + 1] - node_bounds[index]
+                gathered = gathered + torch.repeat_interleave(_exclusive_cumsum(nodes), counts).view(
+                    *[-1 if d == dim % gathered.dim() else 1 for d in range(gathered.dim())])
+            out[key] = gathered
+        if node_bounds is None:
+            node_bounds = self._node_bounds()
+        nodes = node_bounds[index + 1] - node_bounds[index]
+        out.batch = torch.repeat_interleave(torch.arange(len(indices)), nodes)
+        out.ptr = torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(nodes, 0)])
+        out._num_graphs = len(indices)
+        return out
+
+    def _node_bounds(self) -> torch.Tensor:
+        for key in ("x", "z", "pos"):
+            if key in self.slices:
+                return self.slices[key]
+        raise DataError(f"no node feature among the collated keys {sorted(self.slices)} to count nodes by")
+
     def only(self) -> Data:
         """The one graph of a ``Collated`` of length 1, without slicing (fast path of single calls)."""
         if len(self) != 1:
@@ -87,3 +126,7 @@ class Collated:
             shifts = torch.cumsum(torch.tensor([0] + [int(b[-1]) for b in bounds[:-1]]), 0)
             slices[key] = torch.cat([bounds[0]] + [b[1:] + s for b, s in zip(bounds[1:], shifts[1:])])
         return cls(data, slices)
+
+
+def _exclusive_cumsum(counts: torch.Tensor) -> torch.Tensor:
+    return torch.cumsum(counts, 0) - counts

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from torch_geometric.data import Batch
 
 from molgnn.chem import errors
 from molgnn.featurize.base import Featurizer
+from molgnn.featurize.collated import Collated
 from molgnn.workers import RecordTimeoutError, record_time_limit, start_worker
 
 # Status of a rejected record: the error's kind, short enough to count by.
@@ -126,15 +126,16 @@ def featurize_chunk(featurizers: list[Featurizer], payloads: list, batch_size: i
     records = {int(i): record for ids, parsed in read for i, record in zip(ids, parsed) if status[int(i)] == "ok"}
     timing["parse_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    collated = []
+    outputs = []
     for featurizer in featurizers:
         todo = {k: records[k] for k in sorted(records) if status[k] == "ok"}
-        done = _tolerant(featurizer.featurize_many, todo, status, reason, record_seconds)
-        collated.append({int(i): graphs.get(j) for _, graphs in done for j, i in enumerate(graphs.ids)})
+        graphs = Collated.concat([graphs for _, graphs in _tolerant(featurizer.featurize_many, todo, status, reason,
+                                                                     record_seconds)])
+        outputs.append((graphs, {int(i): j for j, i in enumerate(graphs.ids)}))  # chunk position -> graph
     timing["featurize_s"] = time.perf_counter() - start
     start = time.perf_counter()
     kept = [k for k in range(n) if status[k] == "ok"]
-    batches = [_batches(graphs, kept, batch_size, serialize) for graphs in collated]
+    batches = [_batches(graphs, [where[k] for k in kept], batch_size, serialize) for graphs, where in outputs]
     timing["collate_s"] = time.perf_counter() - start
     return ChunkResult(status, reason, kept, batches, timing)
 
@@ -165,15 +166,9 @@ def _tolerant(stage, items: dict[int, object], status: list[str], reason: list[s
     return [(batch_ids, output) for batch_ids, output, _ in results]
 
 
-def _batches(graphs: dict, kept: list[int], batch_size: int, serialize: bool) -> bytes | list:
-    compact = []
-    for k in kept:
-        graph = graphs[k]
-        for key in DROPPED_KEYS:
-            if key in graph:
-                del graph[key]
-        compact.append(graph)
-    batches = [Batch.from_data_list(compact[start:start + batch_size]) for start in range(0, len(compact), batch_size)]
+def _batches(graphs: Collated, indices: list[int], batch_size: int, serialize: bool) -> bytes | list:
+    batches = [graphs.batch(indices[start:start + batch_size], drop=DROPPED_KEYS)
+               for start in range(0, len(indices), batch_size)]
     if not serialize:
         return batches
     buffer = io.BytesIO()
