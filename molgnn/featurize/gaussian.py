@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 
 from molgnn.errors import ConfigError
 
@@ -27,8 +30,10 @@ class GaussianExpansion:
         self.step = step
 
     def __call__(self, distances: torch.Tensor) -> torch.Tensor:
-        values = torch.exp(-((distances.unsqueeze(-1) - self.centers) ** 2) / self.step**2)
-        return values.masked_fill_(values < self.FLOOR, 0.0)
+        # One [E, K] tensor, worked on in place: the expansion of a batch of crystals is millions of values.
+        values = distances.unsqueeze(-1) - self.centers
+        values.square_().mul_(-1.0 / self.step**2)
+        return F.threshold_(values, math.log(self.FLOOR), -math.inf).exp_()  # exp(-inf) = 0 below the floor
 
     def __repr__(self) -> str:
         return f"GaussianExpansion(centers={len(self.centers)}, step={self.step})"

@@ -74,7 +74,7 @@ class ChunkResult:
     status: list[str]
     reason: list[str]
     kept: list[int]  # chunk positions of the records every featurizer accepted, in order
-    batches: list[bytes]  # one torch.save'd list of compact batches per featurizer
+    batches: list  # per featurizer its compact batches: a list of Batch, torch.save'd into bytes to leave a worker
     timing: dict[str, float] = field(default_factory=dict)
     values: np.ndarray | None = None  # [len(kept), columns] (predict_chunk)
     flags: list[str] | None = None  # per kept record, when the ensemble has a training domain (predict_chunk)
