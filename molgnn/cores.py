@@ -19,8 +19,9 @@ on a shared 2-core machine that made training 3-7x slower next to featurization 
 
 Other processes that keep cores busy count too: training re-plans its threads at every epoch with
 ``uncontended``, which leaves the cores that other processes' runnable threads occupy right then
-(``/proc/stat``'s ``procs_running``, less this process's own): a CGCNN epoch on 2 threads next to one
-busy process took 3-5x its idle time, where one thread keeps its idle pace.
+(``/proc/stat``'s ``procs_running``, less this process's own): next to one busy process on 2 cores, a
+CGCNN epoch on torch's 2 threads took 41x its idle time (the threads wait for each other behind the busy
+process), on the 1 thread left 1.76x, the pace of one thread (``benchmarks/train.py``).
 """
 
 from __future__ import annotations
