@@ -82,12 +82,17 @@ def test_distributed_benchmark_quick(data_dir, tmp_path):
 @pytest.mark.multiprocess
 def test_screen_benchmark_quick(data_dir, tmp_path):
     summary = run_quick("screen.py", "--data-dir", data_dir, "--work-dir", tmp_path / "work", timeout=1200)
-    assert set(summary["goals"]) == {"speedup_vs_chemprop_ge_3", "rss_ratio_le_1.2"}
+    assert set(summary["goals"]) == {"speedup_vs_chemprop_ge_3", "rss_ratio_le_1.2", "crystals_ge_100_per_s",
+                                     "model_median_le_8_ms"}
+    assert len(summary["commit"]) == 40
     molecules, crystals = summary["molecules"], summary["crystals"]
     assert molecules["records"] == 4000 - molecules["unparsable_left_out"] and molecules["molgnn"]["status"]["ok"] > 0
     assert molecules["speedup"] > 0 and molecules["memory"]["rss_ratio"] > 0
     assert crystals["records"] == 60 and crystals["structures_per_s"] > 0
-    assert set(crystals["profile"]["ms_per_structure"]) == {"parse", "neighbours", "graph_rest", "charges_eqeq", "model"}
+    profile = crystals["profile"]
+    assert set(profile["ms_per_structure"]) == {"parse", "neighbours", "graph_rest", "charges_eqeq", "model"}
+    assert profile["model_median_ms"] > 0 and profile["model_mflop_per_structure"] > 1  # CGCNN: tens of MFLOP
+    assert 0 < profile["model_gflop_per_s"] and sum(profile["model_top_operators_share"].values()) <= 1
 
 
 @pytest.mark.slow
