@@ -62,8 +62,9 @@ class Collated:
         ``Batch.from_data_list([self.get(i) for i in indices])``, without a ``Data`` object per graph); the keys
         in ``drop`` are left out."""
         index = torch.as_tensor(indices, dtype=torch.long)
+        node_bounds = self._node_bounds()
+        nodes = node_bounds[index + 1] - node_bounds[index]
         out = Batch()
-        node_bounds = None
         for key, bounds in self.slices.items():
             if key in drop:
                 continue
@@ -76,15 +77,9 @@ class Collated:
             dim = self.data.__cat_dim__(key, value)
             gathered = value.index_select(dim, rows)
             if self.data.__inc__(key, value):  # indices of nodes: offset by the nodes of the graphs before
-                if node_bounds is None:
-                    node_bounds = self._node_bounds()
-                nodes = node_bounds[index + 1] - node_bounds[index]
                 gathered = gathered + torch.repeat_interleave(_exclusive_cumsum(nodes), counts).view(
                     *[-1 if d == dim % gathered.dim() else 1 for d in range(gathered.dim())])
             out[key] = gathered
-        if node_bounds is None:
-            node_bounds = self._node_bounds()
-        nodes = node_bounds[index + 1] - node_bounds[index]
         out.batch = torch.repeat_interleave(torch.arange(len(indices)), nodes)
         out.ptr = torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(nodes, 0)])
         out._num_graphs = len(indices)
