@@ -11,7 +11,10 @@ are never oversampled; the best epoch is chosen by validation ROC-AUC (early sto
 (``chemprop train``: D-MPNN, its defaults, one thread) is trained on the stratified splits of the
 first ``--chemprop-seeds`` seeds twice: with its defaults, and with ``--features-generators
 v1_rdkit_2d_normalized`` (its RDKit 2D descriptors, CDF-normalized) for fairness; its test
-predictions are scored with molgnn's metric code. Where ``benchmarks/configs/<dataset>.json``
+predictions are scored with molgnn's metric code. On every split, the simple alternatives a chemist
+would try first (``molgnn.train.baselines.classification_baselines``): the training prevalence
+(``mean``) and a random forest per label on the same fingerprint and descriptors (``forest``, 200
+trees, fitted on the training split, thresholds tuned on validation). Where ``benchmarks/configs/<dataset>.json``
 exists (the best config of ``molgnn tune`` on the data set, searched on the training and
 validation records of the stratified seed-0 split), it is trained on every stratified split too
 (``hybrid_descriptors_tuned``, no oversampling), against the hand-set defaults above.
@@ -26,8 +29,9 @@ MLSMOTE, with the number of pairs it wins and the mean ± std of the differences
 
 Goals (issue 13): tox21 mean test ROC-AUC ≥ 0.85 and sider ≥ 0.68 (stratified split, no
 oversampling; the better of the default and the tuned config), both above chemprop with and
-without RDKit features on the same splits; the co-occurrence oversampler winning the rare-label
-macro-F1 comparison against no oversampling and against MLSMOTE in ≥ 8 of the 10 pairs per data set.
+without RDKit features on the same splits (and, reported beside them, above the forest); the
+co-occurrence oversampler winning the rare-label macro-F1 comparison against no oversampling and
+against MLSMOTE in ≥ 8 of the 10 pairs per data set.
 
 Runs go to ``--work-dir`` (one run folder each); a run whose folder already holds its metrics is
 not repeated, so an interrupted experiment continues where it stopped. ``--jobs`` runs go in
@@ -62,6 +66,7 @@ OURS = "cooccurrence"
 MODEL = "hybrid_descriptors"
 TUNED = f"{MODEL}_tuned"  # the best config of molgnn tune on the data set (benchmarks/configs/<dataset>.json)
 CONFIGS = Path(__file__).resolve().parent / "configs"
+BASELINES = {"mean predictor": "mean", "random forest": "forest"}  # classification_baselines' names: ours
 CHEMPROPS = {"chemprop": [], "chemprop_rdkit2d": ["--features-generators", "v1_rdkit_2d_normalized"]}
 METRICS = ("roc_auc", "pr_auc", "precision_micro", "recall_micro", "f1_micro", "precision_macro", "recall_macro", "f1_macro")
 ROC_GOALS = {"sider": 0.68, "tox21": 0.85}
@@ -120,8 +125,8 @@ def splits_for(dataset, kinds, seeds) -> dict[tuple[str, int], dict]:
             for kind in kinds for seed in seeds}
 
 
-def molgnn_run(job: dict) -> dict:
-    """Train one setting (in a worker process, one torch thread); returns its row of results."""
+def molgnn_run(job: dict) -> list[dict]:
+    """Train one setting (in a worker process, one torch thread); returns its row of results (a list of one)."""
     import torch
 
     torch.set_num_threads(1)
@@ -152,7 +157,7 @@ def molgnn_run(job: dict) -> dict:
                 "train_mean_ir": after["mean_ir"], "train_scumble": after["mean_scumble"],
                 "train_samples": after["n_samples"], "best_epoch": metrics["best_epoch"],
                 "epochs_run": metrics["epochs_run"], "seconds": seconds})
-    return row
+    return [row]
 
 
 def _training_imbalance(dataset, job: dict, run_dir: Path) -> tuple[dict, dict]:
@@ -168,7 +173,7 @@ def _training_imbalance(dataset, job: dict, run_dir: Path) -> tuple[dict, dict]:
     return report, report
 
 
-def chemprop_run(job: dict) -> dict:
+def chemprop_run(job: dict) -> list[dict]:
     """``chemprop train`` on the same split (a subprocess on one thread), scored like molgnn's runs."""
     from molgnn.train.metrics import classification_metrics
 
@@ -208,7 +213,35 @@ def chemprop_run(job: dict) -> dict:
     row = {key: job[key] for key in ("dataset", "split_kind", "seed", "model")}
     row.update({"oversample": "none", **{f"test_{k}": metrics[k] for k in METRICS}, "test_f1_rare": scores["f1_rare"],
                 "per_label_f1": scores["per_label_f1"], "seconds": seconds})
-    return row
+    return [row]
+
+
+def baseline_run(job: dict) -> list[dict]:
+    """The mean predictor and the random forest on the split (in a worker process), one row each."""
+    from molgnn.data.splits import Split
+    from molgnn.train.baselines import classification_baselines
+
+    out = Path(job["run_dir"])
+    saved = out / "baselines.json"
+    if saved.exists():
+        return json.loads(saved.read_text())
+    dataset = load(Path(job["csv"]), Path(job["cache_dir"]))
+    start = time.perf_counter()
+    results = classification_baselines(dataset, Split.from_dict(job["split"], dataset.ids), seed=job["seed"])
+    seconds = time.perf_counter() - start
+    rows = []
+    for name, metrics in results.items():
+        scores, tuned = label_scores(metrics["test"], job["rare"]), label_scores(metrics["test_tuned_threshold"], job["rare"])
+        row = {key: job[key] for key in ("dataset", "split_kind", "seed")}
+        thresholded = [k for k in METRICS if k.startswith(("precision", "recall", "f1"))]
+        row.update({"model": BASELINES[name], "oversample": "none", **{f"test_{k}": metrics["test"][k] for k in METRICS},
+                    **{f"tuned_{k}": metrics["test_tuned_threshold"][k] for k in thresholded},
+                    "test_f1_rare": scores["f1_rare"], "tuned_f1_rare": tuned["f1_rare"],
+                    "per_label_f1": scores["per_label_f1"], "seconds": seconds})
+        rows.append(row)
+    out.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(rows, default=float))
+    return rows
 
 
 def _worker_init() -> None:
@@ -255,7 +288,7 @@ def per_label_table(rows: list[dict], rare: dict[str, list[str]]) -> dict:
         for r in rows:
             if r["dataset"] == dataset:
                 key = r["oversample"] if r["model"] == MODEL else r["model"]  # chemprop's and the tuned runs by name
-                settings.setdefault(key, []).append(r["per_label_f1"])
+                settings.setdefault(key, []).append(r["per_label_f1"])  # the baselines too
         labels = list(next(iter(settings.values()))[0])
         out[dataset] = {label: {"rare": label in rare[dataset],
                                 **{key: _mean([f.get(label) for f in values]) for key, values in settings.items()}}
@@ -278,6 +311,7 @@ def goals(summary: pd.DataFrame, comparisons: dict) -> dict:
         tuned = stratified["test_roc_auc"].get((TUNED, "none"))
         peers = {name: float(stratified["test_roc_auc"][(name, "none")]) for name in CHEMPROPS
                  if (name, "none") in stratified.index}
+        forest = stratified["test_roc_auc"].get(("forest", "none"))
         wins = comparisons.get(dataset, {})
         pairs_needed = {k: v["pairs"] for k, v in wins.items()}
         out[dataset] = {
@@ -288,6 +322,8 @@ def goals(summary: pd.DataFrame, comparisons: dict) -> dict:
             "tuned_roc_auc_stratified": None if tuned is None else float(tuned),
             "chemprop_roc_auc_stratified": peers,
             "ahead_of_chemprop": None if roc is None or not peers else all(max(roc, tuned or 0) > v for v in peers.values()),
+            "forest_roc_auc_stratified": None if forest is None else float(forest),
+            "ahead_of_forest": None if roc is None or forest is None else bool(max(roc, tuned or 0) > forest),
             "rare_f1_wins": {k: f"{v['wins']}/{v['pairs']}" for k, v in wins.items()},
             "rare_f1_goal_met": None if not {"none", "mlsmote"} <= set(wins) else all(
                 wins[k]["wins"] >= 0.8 * pairs_needed[k] for k in ("none", "mlsmote")),
@@ -347,7 +383,7 @@ def plot(summary: pd.DataFrame, out: Path) -> list[str]:
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    names = [*OVERSAMPLERS, TUNED, *CHEMPROPS]
+    names = [*OVERSAMPLERS, TUNED, *CHEMPROPS, *BASELINES.values()]
     written = []
     for dataset, part in summary.groupby("dataset", sort=False):
         figure = Figure(figsize=(12, 4), layout="constrained")
@@ -402,7 +438,7 @@ def main(argv: list[str] | None = None) -> dict:
     cache_dir = work / "cache"
     started = time.perf_counter()
 
-    molgnn_jobs, chemprop_jobs, rare = [], [], {}
+    molgnn_jobs, chemprop_jobs, baseline_jobs, rare = [], [], [], {}
     chemprop_note = "skipped (--no-chemprop)" if args.no_chemprop else chemprop_unavailable()
     for name in config["datasets"]:
         csv = source_csv(name, args.data_dir, work / "data", (config["rows"] or {}).get(name))
@@ -418,6 +454,7 @@ def main(argv: list[str] | None = None) -> dict:
                       "split": split, "epochs": config["epochs"][name], "batch_size": config["batch_size"],
                       "patience": config["patience"], "rare": rare[name]}
             folder = work / "runs" / name / kind / f"seed{seed}"
+            baseline_jobs.append({**common, "run_dir": str(folder / "baselines")})
             for oversample in OVERSAMPLERS:
                 molgnn_jobs.append({**common, "model": MODEL, "model_args": config["model_args"], "oversample": oversample,
                                     "run_dir": str(folder / f"{MODEL}-{oversample}")})
@@ -433,18 +470,19 @@ def main(argv: list[str] | None = None) -> dict:
     if args.report_only:
         molgnn_jobs = [job for job in molgnn_jobs if (Path(job["run_dir"]) / "metrics.json").exists()]
         chemprop_jobs = [job for job in chemprop_jobs if (Path(job["run_dir"]) / "time.json").exists()]
+        baseline_jobs = [job for job in baseline_jobs if (Path(job["run_dir"]) / "baselines.json").exists()]
     rows = []
     # seed by seed, so that an experiment stopped early leaves whole (split, seed) pairs to compare
-    jobs = sorted([(chemprop_run, job) for job in chemprop_jobs] + [(molgnn_run, job) for job in molgnn_jobs],
-                  key=lambda item: item[1]["seed"])
+    jobs = sorted([(chemprop_run, job) for job in chemprop_jobs] + [(molgnn_run, job) for job in molgnn_jobs]
+                  + [(baseline_run, job) for job in baseline_jobs], key=lambda item: item[1]["seed"])
     with ProcessPoolExecutor(max_workers=args.jobs, initializer=_worker_init) as pool:
         futures = [pool.submit(function, job) for function, job in jobs]
         for k, future in enumerate(futures, 1):
-            row = future.result()
-            rows.append(row)
-            print(f"[{k}/{len(futures)}] {row['dataset']} {row['split_kind']} seed {row['seed']} {row['model']} "
-                  f"{row['oversample']}: ROC-AUC {row['test_roc_auc']:.3f}, macro-F1 {row['test_f1_macro']:.3f}, "
-                  f"rare-label macro-F1 {row['test_f1_rare'] or float('nan'):.3f}, {row['seconds']:.0f} s", flush=True)
+            for row in future.result():
+                rows.append(row)
+                print(f"[{k}/{len(futures)}] {row['dataset']} {row['split_kind']} seed {row['seed']} {row['model']} "
+                      f"{row['oversample']}: ROC-AUC {row['test_roc_auc']:.3f}, macro-F1 {row['test_f1_macro']:.3f}, "
+                      f"rare-label macro-F1 {row['test_f1_rare'] or float('nan'):.3f}, {row['seconds']:.0f} s", flush=True)
     summary = aggregate(rows)
     comparisons = paired(rows)
     labels = per_label_table(rows, rare)

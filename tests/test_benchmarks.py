@@ -34,12 +34,15 @@ def test_featurize_benchmark_quick(data_dir):
 def test_drug_effects_benchmark_quick(data_dir, tmp_path):
     summary = run_quick("drug_effects.py", "--data-dir", data_dir, "--work-dir", tmp_path / "work", "--out", tmp_path / "out")
     assert set(summary["goals"]) == {"sider", "tox21"}
-    molgnn_runs = 2 * 4  # data sets x oversampling settings, one split and seed
-    assert summary["runs"] == molgnn_runs + (2 * 2 if summary["chemprop"] == "ok" else 0)  # chemprop with, without descriptors
+    molgnn_runs, baselines = 2 * 4, 2 * 2  # data sets x oversampling settings, x (mean, forest); one split and seed
+    chemprops = 2 * 2 if summary["chemprop"] == "ok" else 0  # chemprop with, without descriptors
+    assert summary["runs"] == molgnn_runs + baselines + chemprops
     for goals in summary["goals"].values():
         assert 0 <= goals["roc_auc_stratified"] <= 1 and goals["rare_f1_wins"].keys() == {"none", "ml-ros", "mlsmote"}
+        assert 0.5 < goals["forest_roc_auc_stratified"] <= 1 and isinstance(goals["ahead_of_forest"], bool)
     report = (tmp_path / "out" / "drug_effects.md").read_text()
     assert report.count("| hybrid_descriptors | cooccurrence | 1 |") == 2 and "paired rare-label macro-F1" in report
+    assert report.count("| forest | none | 1 |") == 2 and report.count("| mean | none | 1 | 0.500 ± 0.000") == 2
     saved = json.loads((tmp_path / "out" / "drug_effects.json").read_text())
     assert set(saved["rare_labels"]["tox21"]) <= set(saved["per_label_f1"]["tox21"]) and len(saved["rare_labels"]["tox21"]) == 4
 

@@ -76,6 +76,13 @@ class GraphDataset(InMemoryDataset):
             return None
         return self._data.descriptors[torch.as_tensor(self._positions(), dtype=torch.long)]
 
+    @property
+    def fingerprints(self) -> torch.Tensor | None:
+        """The Morgan fingerprints of every graph as ``[len(self), bits]`` uint8, or None."""
+        if "fp" not in self._data:
+            return None
+        return self._data.fp[torch.as_tensor(self._positions(), dtype=torch.long)]
+
     def atomic_numbers(self) -> list[np.ndarray]:
         """The atomic numbers of each graph's atoms (heavy atoms for molecules), one array per graph."""
         z, bounds = self._data.z.numpy(), self.slices["z"].numpy()

@@ -1,11 +1,11 @@
-"""The simple alternatives a regression run is reported next to, on the same split."""
+"""The simple alternatives a model is reported next to, on the same split."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from molgnn.data.splits import Split
-from molgnn.train.metrics import regression_metrics
+from molgnn.train.metrics import classification_metrics, regression_metrics, tune_thresholds
 
 
 def regression_baselines(dataset, split: Split, seed: int = 0) -> dict:
@@ -38,3 +38,56 @@ def _forest(features: np.ndarray, y: np.ndarray, fit: np.ndarray, test: np.ndarr
     return np.stack(columns, axis=1)
 
 
+
+
+def classification_baselines(dataset, split: Split, seed: int = 0, trees: int = 200) -> dict:
+    """Test metrics of the training prevalence and of a random forest per label on the graphs'
+    fingerprints and descriptors (whichever they carry; scikit-learn), as a multilabel classifier's
+    simple alternatives on the same split.
+
+    Both are fitted on the training graphs only, with missing labels left out label by label; as for
+    molgnn's runs, the validation graphs tune the per-label decision thresholds (``"test_tuned_threshold"``).
+    A descriptor NaN (a descriptor RDKit could not compute) is imputed with the training median.
+
+    Returns:
+        ``{name: {"test": metrics, "test_tuned_threshold": metrics}}`` with ``classification_metrics``'s
+        keys, for ``"mean predictor"`` and (when the graphs carry global features) ``"random forest"``.
+
+    Raises:
+        ValueError: the split has no training, validation or test graphs.
+    """
+    if not (len(split.train) and len(split.val) and len(split.test)):
+        raise ValueError("classification_baselines: the split needs training, validation and test graphs")
+    y = dataset.labels.double().numpy()
+    train, scored = np.asarray(split.train, dtype=int), np.concatenate([split.val, split.test]).astype(int)
+    prevalence = np.nanmean(y[train], axis=0)
+    predictions = {"mean predictor": np.tile(np.nan_to_num(prevalence, nan=0.5), (len(scored), 1))}
+    parts = [t.double().numpy() for t in (dataset.fingerprints, dataset.descriptors) if t is not None]
+    if parts:
+        features = np.concatenate(parts, axis=1)
+        median = np.nanmedian(features[train], axis=0)
+        features = np.where(np.isnan(features), np.nan_to_num(median), features)
+        predictions["random forest"] = _forest_probabilities(features, y, train, scored, seed, trees)
+    out, n_val = {}, len(split.val)
+    for name, probabilities in predictions.items():
+        val_true, test_true = y[scored[:n_val]], y[scored[n_val:]]
+        tuned = tune_thresholds(val_true, probabilities[:n_val])
+        test = probabilities[n_val:]
+        out[name] = {"test": classification_metrics(test_true, test, dataset.targets),
+                     "test_tuned_threshold": classification_metrics(test_true, test, dataset.targets, thresholds=tuned)}
+    return out
+
+
+def _forest_probabilities(features, y, train, scored, seed: int, trees: int) -> np.ndarray:
+    from sklearn.ensemble import RandomForestClassifier
+
+    columns = []
+    for j in range(y.shape[1]):
+        rows = train[np.isfinite(y[train, j])]
+        labels = y[rows, j]
+        if len(np.unique(labels)) < 2:  # one class seen in training: its frequency is the best a forest could say
+            columns.append(np.full(len(scored), float(labels[0]) if len(labels) else 0.5))
+            continue
+        forest = RandomForestClassifier(n_estimators=trees, n_jobs=1, random_state=seed)
+        columns.append(forest.fit(features[rows], labels).predict_proba(features[scored])[:, 1])
+    return np.stack(columns, axis=1)
