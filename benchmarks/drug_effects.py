@@ -296,6 +296,10 @@ def per_label_table(rows: list[dict], rare: dict[str, list[str]]) -> dict:
     return out
 
 
+def _or_nan(value: float | None) -> float:
+    return float("nan") if value is None else value
+
+
 def _mean(values) -> float | None:
     values = [v for v in values if v is not None]
     return float(np.mean(values)) if values else None
@@ -482,7 +486,7 @@ def main(argv: list[str] | None = None) -> dict:
                 rows.append(row)
                 print(f"[{k}/{len(futures)}] {row['dataset']} {row['split_kind']} seed {row['seed']} {row['model']} "
                       f"{row['oversample']}: ROC-AUC {row['test_roc_auc']:.3f}, macro-F1 {row['test_f1_macro']:.3f}, "
-                      f"rare-label macro-F1 {row['test_f1_rare'] or float('nan'):.3f}, {row['seconds']:.0f} s", flush=True)
+                      f"rare-label macro-F1 {_or_nan(row['test_f1_rare']):.3f}, {row['seconds']:.0f} s", flush=True)
     summary = aggregate(rows)
     comparisons = paired(rows)
     labels = per_label_table(rows, rare)

@@ -82,3 +82,25 @@ def test_whitespace_inside_a_smiles_is_refused_not_truncated(smiles):
 
 def test_whitespace_around_a_smiles_is_ignored():
     assert chem.parse_smiles("  CCO\n").GetNumAtoms() == 3
+
+
+@pytest.mark.parametrize("name", ["tox21.csv", "sider.csv", "clintox.csv", "qm8.csv.gz"])
+def test_parsing_equals_rdkits_default_parse_with_and_without_hydrogen_atoms(data_dir, name):
+    """The parse skips RDKit's hydrogen removal when the SMILES writes no hydrogen atom; the molecules stay the same."""
+    smiles = pd.read_csv(data_dir / "molnet" / name)["smiles"].tolist()[:3000]
+    assert any(chem.EXPLICIT_HYDROGEN.search(s) for s in smiles)  # both paths are taken (qm8 writes every H)
+    mols, positions, _ = chem.parse_many(smiles, smiles)
+    reference = [Chem.MolFromSmiles(smiles[k]) for k in positions]
+    assert [Chem.MolToSmiles(m) for m in mols] == [Chem.MolToSmiles(m) for m in reference]
+    ours, theirs = chem.molecule_tables(mols), chem.molecule_tables(reference)
+    assert np.array_equal(ours.atoms, theirs.atoms) and np.array_equal(ours.bonds, theirs.bonds)
+
+
+@pytest.mark.parametrize("smiles", ["[H]C([H])([H])O", "[2H]OC", "[H+].[Cl-]", "[H:1]C"])
+def test_explicit_hydrogen_atoms_are_recognised(smiles):
+    assert chem.EXPLICIT_HYDROGEN.search(smiles)
+
+
+@pytest.mark.parametrize("smiles", ["[NH4+]", "C[C@H](N)O", "[Hg+2]", "[He]", "[HfH4]", "Cl[Ho]", "c1cc[nH]c1"])
+def test_hydrogen_counts_and_h_elements_are_not_hydrogen_atoms(smiles):
+    assert not chem.EXPLICIT_HYDROGEN.search(smiles)
