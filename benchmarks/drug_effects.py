@@ -59,7 +59,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from peers import chemprop_unavailable  # benchmarks/peers.py, beside this script
+from peers import chemprop_unavailable, git_commit  # benchmarks/peers.py, beside this script
 
 OVERSAMPLERS = ("none", "ml-ros", "mlsmote", "cooccurrence")
 OURS = "cooccurrence"
@@ -440,7 +440,7 @@ def main(argv: list[str] | None = None) -> dict:
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     cache_dir = work / "cache"
-    started = time.perf_counter()
+    started, commit = time.perf_counter(), git_commit()  # the code the runs start from
 
     molgnn_jobs, chemprop_jobs, baseline_jobs, rare = [], [], [], {}
     chemprop_note = "skipped (--no-chemprop)" if args.no_chemprop else chemprop_unavailable()
@@ -497,7 +497,7 @@ def main(argv: list[str] | None = None) -> dict:
             f"wall time {wall:.0f} s with {args.jobs} parallel run(s).")
     report = markdown(summary, comparisons, labels, config, note)
     (out / "drug_effects.md").write_text(report)
-    result = {"benchmark": "drug_effects", "quick": args.quick, "runs": len(rows), "wall_s": round(wall, 1),
+    result = {"benchmark": "drug_effects", "quick": args.quick, "commit": commit, "runs": len(rows), "wall_s": round(wall, 1),
               "jobs": args.jobs, "chemprop": chemprop_note or "ok", "goals": goals(summary, comparisons),
               "report": str(out / "drug_effects.md"), "figures": plot(summary, out)}
     (out / "drug_effects.json").write_text(json.dumps({**result, "config": {k: v for k, v in config.items() if k != "rows"},
