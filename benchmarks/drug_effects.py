@@ -14,7 +14,10 @@ v1_rdkit_2d_normalized`` (its RDKit 2D descriptors, CDF-normalized) for fairness
 predictions are scored with molgnn's metric code. On every split, the simple alternatives a chemist
 would try first (``molgnn.train.baselines.classification_baselines``): the training prevalence
 (``mean``) and a random forest per label on the same fingerprint and descriptors (``forest``, 200
-trees, fitted on the training split, thresholds tuned on validation). Where ``benchmarks/configs/<dataset>.json``
+trees, fitted on the training split, thresholds tuned on validation). And a measured idea, not a
+shipped model: the equal-weight average of the no-oversampling ``hybrid_descriptors`` run's
+probabilities and the forest's on the same split (``hybrid_descriptors+forest``, thresholds tuned on
+validation). Where ``benchmarks/configs/<dataset>.json``
 exists (the best config of ``molgnn tune`` on the data set, searched on the training and
 validation records of the stratified seed-0 split), it is trained on every stratified split too
 (``hybrid_descriptors_tuned``, no oversampling), against the hand-set defaults above.
@@ -64,6 +67,7 @@ from peers import chemprop_unavailable, git_commit  # benchmarks/peers.py, besid
 OVERSAMPLERS = ("none", "ml-ros", "mlsmote", "cooccurrence")
 OURS = "cooccurrence"
 MODEL = "hybrid_descriptors"
+BLEND = f"{MODEL}+forest"  # the average of the no-oversampling run's probabilities and the forest's
 TUNED = f"{MODEL}_tuned"  # the best config of molgnn tune on the data set (benchmarks/configs/<dataset>.json)
 CONFIGS = Path(__file__).resolve().parent / "configs"
 BASELINES = {"mean predictor": "mean", "random forest": "forest"}  # classification_baselines' names: ours
@@ -219,15 +223,17 @@ def chemprop_run(job: dict) -> list[dict]:
 def baseline_run(job: dict) -> list[dict]:
     """The mean predictor and the random forest on the split (in a worker process), one row each."""
     from molgnn.data.splits import Split
-    from molgnn.train.baselines import classification_baselines
+    from molgnn.train.baselines import classification_baselines, forest_probabilities
 
     out = Path(job["run_dir"])
-    saved = out / "baselines.json"
-    if saved.exists():
+    saved, forest_file = out / "baselines.json", out / "forest_probabilities.npy"
+    if saved.exists() and forest_file.exists():
         return json.loads(saved.read_text())
     dataset = load(Path(job["csv"]), Path(job["cache_dir"]))
+    split = Split.from_dict(job["split"], dataset.ids)
     start = time.perf_counter()
-    results = classification_baselines(dataset, Split.from_dict(job["split"], dataset.ids), seed=job["seed"])
+    forest = forest_probabilities(dataset, split, seed=job["seed"])
+    results = classification_baselines(dataset, split, seed=job["seed"], forest=forest)
     seconds = time.perf_counter() - start
     rows = []
     for name, metrics in results.items():
@@ -240,8 +246,35 @@ def baseline_run(job: dict) -> list[dict]:
                     "per_label_f1": scores["per_label_f1"], "seconds": seconds})
         rows.append(row)
     out.mkdir(parents=True, exist_ok=True)
+    np.save(forest_file, forest)  # over the validation graphs, then the test graphs (for the blend)
     saved.write_text(json.dumps(rows, default=float))
     return rows
+
+
+def blend_row(dataset, job: dict, model_dir: Path, forest_file: Path) -> dict:
+    """The average of a finished molgnn run's probabilities and the forest's on its split, scored as the others."""
+    import torch
+
+    from molgnn.data.splits import Split
+    from molgnn.train.baselines import scored_metrics
+    from molgnn.train.checkpoint import load_run
+    from molgnn.train.evaluate import predict_batches
+    from molgnn.train.loader import expanded_batches
+
+    split = Split.from_dict(job["split"], dataset.ids)
+    scored = np.concatenate([split.val, split.test])
+    run = load_run(model_dir)
+    y_true, y_prob, _ = predict_batches(run.model, expanded_batches(dataset[torch.as_tensor(scored)], 256), run.task,
+                                        run.scaler, "cpu")
+    metrics = scored_metrics(y_true, (y_prob + np.load(forest_file)) / 2, len(split.val), dataset.targets)
+    scores, tuned = label_scores(metrics["test"], job["rare"]), label_scores(metrics["test_tuned_threshold"], job["rare"])
+    row = {key: job[key] for key in ("dataset", "split_kind", "seed")}
+    thresholded = [k for k in METRICS if k.startswith(("precision", "recall", "f1"))]
+    row.update({"model": BLEND, "oversample": "none", **{f"test_{k}": metrics["test"][k] for k in METRICS},
+                **{f"tuned_{k}": metrics["test_tuned_threshold"][k] for k in thresholded},
+                "test_f1_rare": scores["f1_rare"], "tuned_f1_rare": tuned["f1_rare"],
+                "per_label_f1": scores["per_label_f1"], "seconds": None})
+    return row
 
 
 def _worker_init() -> None:
@@ -316,6 +349,7 @@ def goals(summary: pd.DataFrame, comparisons: dict) -> dict:
         peers = {name: float(stratified["test_roc_auc"][(name, "none")]) for name in CHEMPROPS
                  if (name, "none") in stratified.index}
         forest = stratified["test_roc_auc"].get(("forest", "none"))
+        blend = stratified["test_roc_auc"].get((BLEND, "none"))
         wins = comparisons.get(dataset, {})
         pairs_needed = {k: v["pairs"] for k, v in wins.items()}
         out[dataset] = {
@@ -328,6 +362,9 @@ def goals(summary: pd.DataFrame, comparisons: dict) -> dict:
             "ahead_of_chemprop": None if roc is None or not peers else all(max(roc, tuned or 0) > v for v in peers.values()),
             "forest_roc_auc_stratified": None if forest is None else float(forest),
             "ahead_of_forest": None if roc is None or forest is None else bool(max(roc, tuned or 0) > forest),
+            "blend_roc_auc_stratified": None if blend is None else float(blend),
+            "blend_ahead_of_forest_and_chemprop": None if blend is None or forest is None or not peers
+            else bool(blend > forest and all(blend > v for v in peers.values())),
             "rare_f1_wins": {k: f"{v['wins']}/{v['pairs']}" for k, v in wins.items()},
             "rare_f1_goal_met": None if not {"none", "mlsmote"} <= set(wins) else all(
                 wins[k]["wins"] >= 0.8 * pairs_needed[k] for k in ("none", "mlsmote")),
@@ -387,7 +424,7 @@ def plot(summary: pd.DataFrame, out: Path) -> list[str]:
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    names = [*OVERSAMPLERS, TUNED, *CHEMPROPS, *BASELINES.values()]
+    names = [*OVERSAMPLERS, TUNED, *CHEMPROPS, *BASELINES.values(), BLEND]
     written = []
     for dataset, part in summary.groupby("dataset", sort=False):
         figure = Figure(figsize=(12, 4), layout="constrained")
@@ -442,11 +479,11 @@ def main(argv: list[str] | None = None) -> dict:
     cache_dir = work / "cache"
     started, commit = time.perf_counter(), git_commit()  # the code the runs start from
 
-    molgnn_jobs, chemprop_jobs, baseline_jobs, rare = [], [], [], {}
+    molgnn_jobs, chemprop_jobs, baseline_jobs, rare, datasets = [], [], [], {}, {}
     chemprop_note = "skipped (--no-chemprop)" if args.no_chemprop else chemprop_unavailable()
     for name in config["datasets"]:
         csv = source_csv(name, args.data_dir, work / "data", (config["rows"] or {}).get(name))
-        dataset = load(csv, cache_dir)
+        dataset = datasets[name] = load(csv, cache_dir)
         if not all(record.isdigit() for record in dataset.ids):
             raise AssertionError(f"expected the record ids of {name} to be its CSV row numbers")
         rare[name] = rare_labels(dataset)
@@ -487,6 +524,11 @@ def main(argv: list[str] | None = None) -> dict:
                 print(f"[{k}/{len(futures)}] {row['dataset']} {row['split_kind']} seed {row['seed']} {row['model']} "
                       f"{row['oversample']}: ROC-AUC {row['test_roc_auc']:.3f}, macro-F1 {row['test_f1_macro']:.3f}, "
                       f"rare-label macro-F1 {_or_nan(row['test_f1_rare']):.3f}, {row['seconds']:.0f} s", flush=True)
+    for job in baseline_jobs:  # the blends, once their two parts are done
+        model_dir = Path(job["run_dir"]).parent / f"{MODEL}-none"
+        forest_file = Path(job["run_dir"]) / "forest_probabilities.npy"
+        if (model_dir / "metrics.json").exists() and forest_file.exists():
+            rows.append(blend_row(datasets[job["dataset"]], job, model_dir, forest_file))
     summary = aggregate(rows)
     comparisons = paired(rows)
     labels = per_label_table(rows, rare)

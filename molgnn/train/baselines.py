@@ -40,14 +40,16 @@ def _forest(features: np.ndarray, y: np.ndarray, fit: np.ndarray, test: np.ndarr
 
 
 
-def classification_baselines(dataset, split: Split, seed: int = 0, trees: int = 200) -> dict:
+def classification_baselines(dataset, split: Split, seed: int = 0, trees: int = 200,
+                             forest: np.ndarray | None = None) -> dict:
     """Test metrics of the training prevalence and of a random forest per label on the graphs'
     fingerprints and descriptors (whichever they carry; scikit-learn), as a multilabel classifier's
     simple alternatives on the same split.
 
     Both are fitted on the training graphs only, with missing labels left out label by label; as for
     molgnn's runs, the validation graphs tune the per-label decision thresholds (``"test_tuned_threshold"``).
-    A descriptor NaN (a descriptor RDKit could not compute) is imputed with the training median.
+    ``forest``: the forest's probabilities when already computed (``forest_probabilities``), scored without
+    fitting it again.
 
     Returns:
         ``{name: {"test": metrics, "test_tuned_threshold": metrics}}`` with ``classification_metrics``'s
@@ -56,26 +58,51 @@ def classification_baselines(dataset, split: Split, seed: int = 0, trees: int = 
     Raises:
         ValueError: the split has no training, validation or test graphs.
     """
-    if not (len(split.train) and len(split.val) and len(split.test)):
-        raise ValueError("classification_baselines: the split needs training, validation and test graphs")
+    _check_split(split)
     y = dataset.labels.double().numpy()
     train, scored = np.asarray(split.train, dtype=int), np.concatenate([split.val, split.test]).astype(int)
-    prevalence = np.nanmean(y[train], axis=0)
-    predictions = {"mean predictor": np.tile(np.nan_to_num(prevalence, nan=0.5), (len(scored), 1))}
+    prevalence = np.nan_to_num(np.nanmean(y[train], axis=0), nan=0.5)
+    predictions = {"mean predictor": np.tile(prevalence, (len(scored), 1))}
+    if forest is None:
+        forest = forest_probabilities(dataset, split, seed, trees)
+    if forest is not None:
+        predictions["random forest"] = forest
+    return {name: scored_metrics(y[scored], probabilities, len(split.val), dataset.targets)
+            for name, probabilities in predictions.items()}
+
+
+def scored_metrics(y_true: np.ndarray, probabilities: np.ndarray, n_val: int, targets) -> dict:
+    """Test metrics at 0.5 and at the per-label thresholds tuned on validation, from predictions over the
+    validation graphs followed by the test graphs."""
+    tuned = tune_thresholds(y_true[:n_val], probabilities[:n_val])
+    test_true, test = y_true[n_val:], probabilities[n_val:]
+    return {"test": classification_metrics(test_true, test, targets),
+            "test_tuned_threshold": classification_metrics(test_true, test, targets, thresholds=tuned)}
+
+
+def forest_probabilities(dataset, split: Split, seed: int = 0, trees: int = 200) -> np.ndarray | None:
+    """A random forest per label (scikit-learn, ``trees`` trees) on the graphs' fingerprints and descriptors,
+    fitted on the training graphs: its positive-class probabilities over the validation graphs followed by
+    the test graphs, ``[len(val) + len(test), T]``; None when the graphs carry neither.
+
+    Missing labels are left out label by label; a descriptor NaN (one RDKit could not compute) is imputed
+    with the training median.
+    """
+    _check_split(split)
     parts = [t.double().numpy() for t in (dataset.fingerprints, dataset.descriptors) if t is not None]
-    if parts:
-        features = np.concatenate(parts, axis=1)
-        median = np.nanmedian(features[train], axis=0)
-        features = np.where(np.isnan(features), np.nan_to_num(median), features)
-        predictions["random forest"] = _forest_probabilities(features, y, train, scored, seed, trees)
-    out, n_val = {}, len(split.val)
-    for name, probabilities in predictions.items():
-        val_true, test_true = y[scored[:n_val]], y[scored[n_val:]]
-        tuned = tune_thresholds(val_true, probabilities[:n_val])
-        test = probabilities[n_val:]
-        out[name] = {"test": classification_metrics(test_true, test, dataset.targets),
-                     "test_tuned_threshold": classification_metrics(test_true, test, dataset.targets, thresholds=tuned)}
-    return out
+    if not parts:
+        return None
+    features = np.concatenate(parts, axis=1)
+    y = dataset.labels.double().numpy()
+    train, scored = np.asarray(split.train, dtype=int), np.concatenate([split.val, split.test]).astype(int)
+    median = np.nanmedian(features[train], axis=0)
+    features = np.where(np.isnan(features), np.nan_to_num(median), features)
+    return _forest_probabilities(features, y, train, scored, seed, trees)
+
+
+def _check_split(split: Split) -> None:
+    if not (len(split.train) and len(split.val) and len(split.test)):
+        raise ValueError("classification baselines: the split needs training, validation and test graphs")
 
 
 def _forest_probabilities(features, y, train, scored, seed: int, trees: int) -> np.ndarray:
