@@ -235,16 +235,7 @@ def baseline_run(job: dict) -> list[dict]:
     forest = forest_probabilities(dataset, split, seed=job["seed"])
     results = classification_baselines(dataset, split, seed=job["seed"], forest=forest)
     seconds = time.perf_counter() - start
-    rows = []
-    for name, metrics in results.items():
-        scores, tuned = label_scores(metrics["test"], job["rare"]), label_scores(metrics["test_tuned_threshold"], job["rare"])
-        row = {key: job[key] for key in ("dataset", "split_kind", "seed")}
-        thresholded = [k for k in METRICS if k.startswith(("precision", "recall", "f1"))]
-        row.update({"model": BASELINES[name], "oversample": "none", **{f"test_{k}": metrics["test"][k] for k in METRICS},
-                    **{f"tuned_{k}": metrics["test_tuned_threshold"][k] for k in thresholded},
-                    "test_f1_rare": scores["f1_rare"], "tuned_f1_rare": tuned["f1_rare"],
-                    "per_label_f1": scores["per_label_f1"], "seconds": seconds})
-        rows.append(row)
+    rows = [_scored_row(job, BASELINES[name], metrics, seconds) for name, metrics in results.items()]
     out.mkdir(parents=True, exist_ok=True)
     np.save(forest_file, forest)  # over the validation graphs, then the test graphs (for the blend)
     saved.write_text(json.dumps(rows, default=float))
@@ -267,14 +258,18 @@ def blend_row(dataset, job: dict, model_dir: Path, forest_file: Path) -> dict:
     y_true, y_prob, _ = predict_batches(run.model, expanded_batches(dataset[torch.as_tensor(scored)], 256), run.task,
                                         run.scaler, "cpu")
     metrics = scored_metrics(y_true, (y_prob + np.load(forest_file)) / 2, len(split.val), dataset.targets)
+    return _scored_row(job, BLEND, metrics, None)
+
+
+def _scored_row(job: dict, model: str, metrics: dict, seconds: float | None) -> dict:
+    """A result row from ``scored_metrics``-style metrics (at 0.5 and at thresholds tuned on validation)."""
     scores, tuned = label_scores(metrics["test"], job["rare"]), label_scores(metrics["test_tuned_threshold"], job["rare"])
-    row = {key: job[key] for key in ("dataset", "split_kind", "seed")}
     thresholded = [k for k in METRICS if k.startswith(("precision", "recall", "f1"))]
-    row.update({"model": BLEND, "oversample": "none", **{f"test_{k}": metrics["test"][k] for k in METRICS},
-                **{f"tuned_{k}": metrics["test_tuned_threshold"][k] for k in thresholded},
-                "test_f1_rare": scores["f1_rare"], "tuned_f1_rare": tuned["f1_rare"],
-                "per_label_f1": scores["per_label_f1"], "seconds": None})
-    return row
+    return {**{key: job[key] for key in ("dataset", "split_kind", "seed")}, "model": model, "oversample": "none",
+            **{f"test_{k}": metrics["test"][k] for k in METRICS},
+            **{f"tuned_{k}": metrics["test_tuned_threshold"][k] for k in thresholded},
+            "test_f1_rare": scores["f1_rare"], "tuned_f1_rare": tuned["f1_rare"],
+            "per_label_f1": scores["per_label_f1"], "seconds": seconds}
 
 
 def _worker_init() -> None:

@@ -38,8 +38,6 @@ def _forest(features: np.ndarray, y: np.ndarray, fit: np.ndarray, test: np.ndarr
     return np.stack(columns, axis=1)
 
 
-
-
 def classification_baselines(dataset, split: Split, seed: int = 0, trees: int = 200,
                              forest: np.ndarray | None = None) -> dict:
     """Test metrics of the training prevalence and of a random forest per label on the graphs'
