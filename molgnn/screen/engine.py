@@ -106,7 +106,8 @@ def screen(runs: list[str | Path] | str | Path, library: str | Path | Library, o
         record_seconds: time budget of one record in a worker process (None: none); a record that
             takes longer gets the status ``time_budget``.
         worker_memory: memory budget of a worker process, bytes beyond its start-up size (None: none;
-            Linux); a record that needs more gets the status ``memory_budget``. A record whose worker
+            Linux; the kernel's address-space limit, so heap a forked worker inherits free from this process
+            is reusable beyond it); a record that needs more gets the status ``memory_budget``. A record whose worker
             dies anyway (killed by the kernel, a crash in compiled code) gets ``worker_died``; the
             screen goes on with a new worker.
         inference: where the models run: ``"workers"`` (each worker featurizes and predicts its chunks on
