@@ -152,12 +152,8 @@ def molgnn_run(job: dict) -> list[dict]:
     seconds = json.loads((run_dir / "time.json").read_text())["seconds"] if done_before else time.perf_counter() - start
     (run_dir / "time.json").write_text(json.dumps({"seconds": seconds}))
     before, after = _training_imbalance(dataset, job, run_dir)
-    row = {key: job[key] for key in ("dataset", "split_kind", "model", "oversample", "seed")}
-    row.update({f"test_{k}": metrics["test"][k] for k in METRICS})
-    row.update({f"tuned_{k}": metrics["test_tuned_threshold"][k] for k in METRICS if k.startswith(("precision", "recall", "f1"))})
-    scores, tuned = label_scores(metrics["test"], job["rare"]), label_scores(metrics["test_tuned_threshold"], job["rare"])
-    row.update({"test_f1_rare": scores["f1_rare"], "tuned_f1_rare": tuned["f1_rare"], "per_label_f1": scores["per_label_f1"],
-                "train_mean_ir_before": before["mean_ir"], "train_scumble_before": before["mean_scumble"],
+    row = {**_scored_row(job, job["model"], metrics, seconds), "oversample": job["oversample"]}
+    row.update({"train_mean_ir_before": before["mean_ir"], "train_scumble_before": before["mean_scumble"],
                 "train_mean_ir": after["mean_ir"], "train_scumble": after["mean_scumble"],
                 "train_samples": after["n_samples"], "best_epoch": metrics["best_epoch"],
                 "epochs_run": metrics["epochs_run"], "seconds": seconds})

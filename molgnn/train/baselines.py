@@ -20,22 +20,12 @@ def regression_baselines(dataset, split: Split, seed: int = 0) -> dict:
     predictions = {"mean predictor": np.tile(np.nanmean(y[fit], axis=0), (len(test), 1))}
     descriptors = dataset.descriptors
     if descriptors is not None:
-        predictions["random forest on the descriptors"] = _forest(descriptors.double().numpy(), y, fit, test, seed)
+        predictions["random forest on the descriptors"] = _forest_per_target(descriptors.double().numpy(), y, fit, test,
+                                                                             seed, trees=300, classify=False)
     keep = ("mae", "rmse", "r2", "spearman")
     return {name: {target: {k: scores[k] for k in keep}
                    for target, scores in regression_metrics(y[test], pred, dataset.targets)["per_target"].items()}
             for name, pred in predictions.items()}
-
-
-def _forest(features: np.ndarray, y: np.ndarray, fit: np.ndarray, test: np.ndarray, seed: int) -> np.ndarray:
-    from sklearn.ensemble import RandomForestRegressor
-
-    columns = []
-    for j in range(y.shape[1]):
-        rows = fit[np.isfinite(y[fit, j])]
-        forest = RandomForestRegressor(n_estimators=300, n_jobs=1, random_state=seed)
-        columns.append(forest.fit(features[rows], y[rows, j]).predict(features[test]))
-    return np.stack(columns, axis=1)
 
 
 def classification_baselines(dataset, split: Split, seed: int = 0, trees: int = 200,
@@ -95,7 +85,7 @@ def forest_probabilities(dataset, split: Split, seed: int = 0, trees: int = 200)
     train, scored = np.asarray(split.train, dtype=int), np.concatenate([split.val, split.test]).astype(int)
     median = np.nanmedian(features[train], axis=0)
     features = np.where(np.isnan(features), np.nan_to_num(median), features)
-    return _forest_probabilities(features, y, train, scored, seed, trees)
+    return _forest_per_target(features, y, train, scored, seed, trees, classify=True)
 
 
 def _check_split(split: Split) -> None:
@@ -103,16 +93,21 @@ def _check_split(split: Split) -> None:
         raise ValueError("classification baselines: the split needs training, validation and test graphs")
 
 
-def _forest_probabilities(features, y, train, scored, seed: int, trees: int) -> np.ndarray:
-    from sklearn.ensemble import RandomForestClassifier
+def _forest_per_target(features: np.ndarray, y: np.ndarray, fit: np.ndarray, scored: np.ndarray, seed: int,
+                       trees: int, classify: bool) -> np.ndarray:
+    """One scikit-learn random forest per target, fitted on the ``fit`` rows where the target is observed:
+    its predictions (``classify``: positive-class probabilities) for the ``scored`` rows, ``[len(scored), T]``."""
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
     columns = []
     for j in range(y.shape[1]):
-        rows = train[np.isfinite(y[train, j])]
-        labels = y[rows, j]
-        if len(np.unique(labels)) < 2:  # one class seen in training: its frequency is the best a forest could say
-            columns.append(np.full(len(scored), float(labels[0]) if len(labels) else 0.5))
+        rows = fit[np.isfinite(y[fit, j])]
+        target = y[rows, j]
+        if classify and len(np.unique(target)) < 2:  # one class seen in training: its frequency is the best a forest could say
+            columns.append(np.full(len(scored), float(target[0]) if len(target) else 0.5))
             continue
-        forest = RandomForestClassifier(n_estimators=trees, n_jobs=1, random_state=seed)
-        columns.append(forest.fit(features[rows], labels).predict_proba(features[scored])[:, 1])
+        forest = (RandomForestClassifier if classify else RandomForestRegressor)(n_estimators=trees, n_jobs=1,
+                                                                                 random_state=seed)
+        forest.fit(features[rows], target)
+        columns.append(forest.predict_proba(features[scored])[:, 1] if classify else forest.predict(features[scored]))
     return np.stack(columns, axis=1)
