@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from molgnn.data.splits import Split
+from molgnn.train.forest import fit_forests, forest_features, forest_predictions
 from molgnn.train.metrics import classification_metrics, regression_metrics, tune_thresholds
 
 
@@ -20,8 +21,9 @@ def regression_baselines(dataset, split: Split, seed: int = 0) -> dict:
     predictions = {"mean predictor": np.tile(np.nanmean(y[fit], axis=0), (len(test), 1))}
     descriptors = dataset.descriptors
     if descriptors is not None:
-        predictions["random forest on the descriptors"] = _forest_per_target(descriptors.double().numpy(), y, fit, test,
-                                                                             seed, trees=300, classify=False)
+        features = descriptors.double().numpy()
+        predictions["random forest on the descriptors"] = forest_predictions(
+            fit_forests(features, y, fit, seed, trees=300, classify=False), features[test])
     keep = ("mae", "rmse", "r2", "spearman")
     return {name: {target: {k: scores[k] for k in keep}
                    for target, scores in regression_metrics(y[test], pred, dataset.targets)["per_target"].items()}
@@ -77,37 +79,17 @@ def forest_probabilities(dataset, split: Split, seed: int = 0, trees: int = 200)
     with the training median.
     """
     _check_split(split)
-    parts = [t.double().numpy() for t in (dataset.fingerprints, dataset.descriptors) if t is not None]
-    if not parts:
+    found = forest_features(dataset)
+    if found is None:
         return None
-    features = np.concatenate(parts, axis=1)
+    features = found[0]
     y = dataset.labels.double().numpy()
     train, scored = np.asarray(split.train, dtype=int), np.concatenate([split.val, split.test]).astype(int)
     median = np.nanmedian(features[train], axis=0)
     features = np.where(np.isnan(features), np.nan_to_num(median), features)
-    return _forest_per_target(features, y, train, scored, seed, trees, classify=True)
+    return forest_predictions(fit_forests(features, y, train, seed, trees, classify=True), features[scored])
 
 
 def _check_split(split: Split) -> None:
     if not (len(split.train) and len(split.val) and len(split.test)):
         raise ValueError("classification baselines: the split needs training, validation and test graphs")
-
-
-def _forest_per_target(features: np.ndarray, y: np.ndarray, fit: np.ndarray, scored: np.ndarray, seed: int,
-                       trees: int, classify: bool) -> np.ndarray:
-    """One scikit-learn random forest per target, fitted on the ``fit`` rows where the target is observed:
-    its predictions (``classify``: positive-class probabilities) for the ``scored`` rows, ``[len(scored), T]``."""
-    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-
-    columns = []
-    for j in range(y.shape[1]):
-        rows = fit[np.isfinite(y[fit, j])]
-        target = y[rows, j]
-        if classify and len(np.unique(target)) < 2:  # one class seen in training: its frequency is the best a forest could say
-            columns.append(np.full(len(scored), float(target[0]) if len(target) else 0.5))
-            continue
-        forest = (RandomForestClassifier if classify else RandomForestRegressor)(n_estimators=trees, n_jobs=1,
-                                                                                 random_state=seed)
-        forest.fit(features[rows], target)
-        columns.append(forest.predict_proba(features[scored])[:, 1] if classify else forest.predict(features[scored]))
-    return np.stack(columns, axis=1)

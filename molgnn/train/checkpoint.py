@@ -1,11 +1,12 @@
 """Self-describing run folders: weights plus the JSON needed to rebuild and use the model.
 
-A run folder holds ``weights.pt`` (a state dict, loaded with ``torch.load(weights_only=True)``)
+A run folder holds ``weights.pt`` (a state dict, loaded with ``torch.load(weights_only=True)``),
+``forest.pt`` when the run is blended with a random forest (``molgnn.train.forest``; tensors only)
 and ``run.json``: the model name and arguments, the featurizer config, the task, target names
 and units, the target scaling, decision thresholds, the data split and the package version, and
 the SHA-256 of the weights. ``SHA256SUMS`` (the format of ``sha256sum``, so ``sha256sum -c
 SHA256SUMS`` checks a folder by hand) holds the SHA-256 of every file that decides the
-predictions: ``run.json``, ``weights.pt`` and a copied ``atom_init.json``. A truncated or edited
+predictions: ``run.json``, ``weights.pt``, ``forest.pt`` and a copied ``atom_init.json``. A truncated or edited
 file (a shifted ``scaler.mean``, another ``cutoff``) is refused with ``CheckpointError``, and so is
 a featurizer whose input sizes are not those the model was built with.
 """
@@ -28,11 +29,14 @@ from molgnn import __version__
 from molgnn.atomic import atomic_path, atomic_write_text
 from molgnn.errors import MolgnnError
 from molgnn.featurize.registry import featurizer_from_config
+from molgnn.models.forest_blend import ForestBlend
 from molgnn.models.registry import DATA_ARGUMENTS, build_model, model_spec
+from molgnn.nn.tree_ensemble import TreeEnsemble
+from molgnn.tasks import is_classification
 from molgnn.train.targets import TargetScaler
 
 FORMAT = 1
-WEIGHTS, INFO, CHECKSUMS, ATOM_INIT = "weights.pt", "run.json", "SHA256SUMS", "atom_init.json"
+WEIGHTS, INFO, CHECKSUMS, ATOM_INIT, FOREST = "weights.pt", "run.json", "SHA256SUMS", "atom_init.json", "forest.pt"
 
 
 class CheckpointError(MolgnnError, RuntimeError):
@@ -61,7 +65,8 @@ class Run:
     def requires(self) -> frozenset[str]:
         """The optional graph parts the model reads (``run.json``'s ``model.requires``, else its spec's)."""
         model = self.info["model"]
-        return frozenset(model["requires"] if "requires" in model else model_spec(model["name"]).requires)
+        requires = frozenset(model["requires"] if "requires" in model else model_spec(model["name"]).requires)
+        return requires | frozenset(self.info.get("forest", {}).get("parts", ()))
 
     @property
     def predict_featurizer(self):
@@ -92,8 +97,13 @@ def save_info(run_dir: Path, info: dict) -> None:
         featurizer["element_features"] = ATOM_INIT
     info["featurizer"] = featurizer
     atomic_write_text(run_dir / INFO, json.dumps(info, indent=1))
-    names = [INFO, WEIGHTS] + ([ATOM_INIT] if featurizer.get("element_features") == ATOM_INIT else [])
-    atomic_write_text(run_dir / CHECKSUMS, "".join(f"{_sha256(run_dir / name)}  {name}\n" for name in names))
+    atomic_write_text(run_dir / CHECKSUMS, "".join(f"{_sha256(run_dir / name)}  {name}\n" for name in _decisive_files(info)))
+
+
+def _decisive_files(info: dict) -> list[str]:
+    """The files of a run folder that decide its predictions."""
+    return [INFO, WEIGHTS] + ([FOREST] if "forest" in info else []) + (
+        [ATOM_INIT] if info["featurizer"].get("element_features") == ATOM_INIT else [])
 
 
 def _sha256(path: Path) -> str:
@@ -108,8 +118,7 @@ def verify_checksums(run_dir: Path, info: dict) -> None:
         raise CheckpointError(f"{run_dir} has no {CHECKSUMS}: not a complete run folder (or written before molgnn "
                               "checked every file)") from error
     listed = dict(reversed(line.split(maxsplit=1)) for line in lines if line.strip())
-    needed = [INFO, WEIGHTS] + ([ATOM_INIT] if info["featurizer"].get("element_features") == ATOM_INIT else [])
-    for name in needed:
+    for name in _decisive_files(info):
         if name not in listed:
             raise CheckpointError(f"{run_dir / CHECKSUMS} does not list {name}")
         if not (run_dir / name).exists():
@@ -140,6 +149,8 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> Run:
         state = torch.load(run_dir / WEIGHTS, map_location=device, weights_only=True)
         model = build_model(info["model"]["name"], **info["model"]["args"])
         model.load_state_dict(state)
+        if "forest" in info:
+            model = _blended(model, info, torch.load(run_dir / FOREST, map_location=device, weights_only=True))
     except (RuntimeError, KeyError, TypeError, ValueError, EOFError, AttributeError, pickle.UnpicklingError) as error:
         # weights-only loading refuses anything but tensors with an UnpicklingError
         raise CheckpointError(f"cannot rebuild the model of {run_dir}: {error}") from error
@@ -151,6 +162,14 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> Run:
         made, built = (", ".join(f"{k}={values.get(k)}" for k in differ) for values in (sizes, args))
         raise CheckpointError(f"the featurizer in {run_dir / INFO} makes inputs of {made}, but the model was built for {built}")
     return Run(model, featurizer, TargetScaler.from_dict(info["scaler"]), info, run_dir)
+
+
+def _blended(model: nn.Module, info: dict, state: dict) -> ForestBlend:
+    """``model`` averaged with the run's forest (``molgnn.train.forest``)."""
+    forest = info["forest"]
+    trees = TreeEnsemble(forest["nodes"], forest["tree_count"], forest["out_dim"], forest["depth"])
+    trees.load_state_dict({k.removeprefix("trees."): v for k, v in state.items() if k.startswith("trees.")})
+    return ForestBlend(model, trees, forest["parts"], state["fill"], forest["weight"], is_classification(info["task"]))
 
 
 ENSEMBLE_FILE = "ensemble.json"  # in an ensemble folder (molgnn.train.ensemble): its member run folders

@@ -53,6 +53,12 @@ class TrainConfig:
     ``block_momentum`` (μ); ``hier`` averages within groups of ``group_size`` (S) learners every
     K steps and over all learners every ``global_every`` (K2) group averages. ``batch_size`` is
     the global batch: each of P learners takes ``batch_size // P`` graphs per step.
+
+    ``forest_trees`` > 0 blends the trained network with a random forest of that many trees per
+    target on the graphs' fingerprint and global descriptors, fitted on the training split (not
+    oversampled) once the network is trained: the run predicts ``forest_weight * network +
+    (1 - forest_weight) * forest`` (probabilities for classification), and its metrics and decision
+    thresholds are the blend's (``molgnn.train.forest``).
     """
 
     model: str = "cgcnn"
@@ -80,6 +86,8 @@ class TrainConfig:
     loss: str = "auto"
     target_transform: str = "none"
     ema: float = 0.0
+    forest_trees: int = 0
+    forest_weight: float = 0.5
 
     def __post_init__(self):
         # the registries import torch and scikit-learn: imported here, so that the command line answers without them
@@ -123,6 +131,9 @@ class TrainConfig:
             raise ConfigError(f"block_momentum must be in [0, 1), got {self.block_momentum}")
         if not 0 <= self.ema < 1:
             raise ConfigError(f"ema is a decay per step in [0, 1) (0: no averaging), got {self.ema}")
+        if self.forest_trees < 0 or not 0 <= self.forest_weight <= 1:
+            raise ConfigError(f"forest_trees must be >= 0 (0: no forest) and forest_weight (the network's share of the "
+                              f"blend) in [0, 1], got {self.forest_trees} and {self.forest_weight}")
         if self.ema and self.distributed != "none":
             raise ConfigError("ema (weight averaging) is for single-process training; set ema = 0 with distributed")
 

@@ -52,6 +52,7 @@ from molgnn.train import checkpoint
 from molgnn.train.config import TrainConfig
 from molgnn.train.domain import Domain, write_domain
 from molgnn.train.evaluate import evaluate_split, monitor_value, predict_batches
+from molgnn.train.forest import FOREST_PARTS, add_forest
 from molgnn.train.loader import expanded_batches
 from molgnn.train.metrics import regression_metrics
 from molgnn.train.targets import TargetScaler, masked_loss, positive_weights
@@ -119,6 +120,9 @@ def train(dataset: GraphDataset, run_dir: str | Path, config: TrainConfig, split
     run_dir = Path(run_dir)
     _model_args(dataset, config)  # a model that does not fit the data is refused before the folder is made
     _check_split(dataset, config, split)
+    if config.forest_trees and not set(FOREST_PARTS) & dataset.featurizer.provides:
+        raise ConfigError(f"forest_trees: dataset {dataset.meta['name']!r} carries no fingerprint or global descriptors "
+                          "for a forest to read; add one to the featurizer or set forest_trees = 0")
     if resume:  # on every learner (it only reads), so that all of them stop alike
         _check_same_run(run_dir, dataset, config)
     learners = join(config.distributed, device)
@@ -300,9 +304,13 @@ class Training:
         return row
 
     def finish(self) -> dict:
-        """Validation and test metrics of the best weights, tuned thresholds and plots (``metrics.json``)."""
+        """Validation and test metrics of the best weights (blended with a forest when ``config.forest_trees`` asks),
+        tuned thresholds and plots (``metrics.json``)."""
 
         def final_metrics() -> dict:
+            if self.config.forest_trees:
+                add_forest(self.run_dir, self.dataset, self.split, self.config.forest_trees, self.config.forest_weight,
+                           self.config.seed)
             run = checkpoint.load_run(self.run_dir, self.learners.device)
             metrics = evaluate_split(run, self.dataset, self.split, self.run_dir, self.state["history"],
                                      self.config.batch_size, self.learners.device)

@@ -1,0 +1,112 @@
+"""Random forests on the graphs' global features: fitted per target, and blended into a run.
+
+``add_forest`` fits a scikit-learn random forest per target on the fingerprint and global
+descriptors of a run's training graphs and stores it in the run folder (``forest.pt``, tensors
+only, see ``molgnn.nn.TreeEnsemble``), so that the run predicts the weighted average of its
+network and the forest (``molgnn.models.forest_blend.ForestBlend``) wherever it is loaded:
+evaluation, ``predict``, ``screen``, ensembles. ``TrainConfig.forest_trees`` does this at the end
+of training, before the final metrics and the decision thresholds.
+
+Why a blend: on tox21 and sider, a forest on the same fingerprint and RDKit descriptors beats
+every graph network measured (benchmarks/README.md), and the average of the two beats both, since
+their errors differ. Writing the trees as tensors, rather than pickling scikit-learn objects,
+keeps run folders loadable with ``torch.load(weights_only=True)``: loading runs no code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from molgnn.atomic import atomic_path
+from molgnn.data.dataset import GraphDataset
+from molgnn.data.splits import Split
+from molgnn.errors import ConfigError
+from molgnn.models.forest_blend import FOREST_PARTS, forest_inputs  # noqa: F401 (FOREST_PARTS re-exported)
+from molgnn.nn.tree_ensemble import TreeEnsemble
+from molgnn.tasks import is_classification
+from molgnn.train import checkpoint
+from molgnn.train.targets import TargetScaler
+
+FOREST = checkpoint.FOREST
+
+
+def forest_features(dataset: GraphDataset) -> tuple[np.ndarray, list[str]] | None:
+    """``[len(dataset), F]`` float64: the graphs' fingerprint bits then global descriptors (whichever they carry),
+    and the parts used; None when they carry neither."""
+    values = {part: tensor for part, tensor in (("fingerprint", dataset.fingerprints),
+                                               ("descriptors", dataset.descriptors)) if tensor is not None}
+    if not values:
+        return None
+    return forest_inputs(values).numpy(), [part for part in FOREST_PARTS if part in values]
+
+
+def fit_forests(features: np.ndarray, y: np.ndarray, rows: np.ndarray, seed: int, trees: int, classify: bool) -> list:
+    """One scikit-learn random forest per target column of ``y``, fitted on the ``rows`` where the target is observed.
+
+    A classification target with one class in those rows gets that class's value (a number) instead
+    of a forest: it is what any forest would predict.
+    """
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    models = []
+    for j in range(y.shape[1]):
+        observed = rows[np.isfinite(y[rows, j])]
+        target = y[observed, j]
+        if classify and len(np.unique(target)) < 2:
+            models.append(float(target[0]) if len(target) else 0.5)
+            continue
+        model = (RandomForestClassifier if classify else RandomForestRegressor)(n_estimators=trees, n_jobs=1,
+                                                                                random_state=seed)
+        models.append(model.fit(features[observed], target))
+    return models
+
+
+def forest_predictions(models: list, features: np.ndarray) -> np.ndarray:
+    """``[len(features), T]``: each target's forest prediction (positive-class probability for classifiers)."""
+    columns = [np.full(len(features), model) if isinstance(model, float)
+               else model.predict_proba(features)[:, 1] if hasattr(model, "classes_") else model.predict(features)
+               for model in models]
+    return np.stack(columns, axis=1)
+
+
+def add_forest(run_dir, dataset: GraphDataset, split: Split, trees: int = 200, weight: float = 0.5, seed: int = 0) -> dict:
+    """Blend the finished run in ``run_dir`` with a random forest per target fitted on ``split.train``.
+
+    The forest reads the graphs' fingerprint and global descriptors (NaN descriptors filled with the
+    training median), targets as the network is trained on them (standardized for regression); the
+    run then predicts ``weight * network + (1 - weight) * forest`` (``ForestBlend``). The validation
+    and test graphs are never seen by the forest. Doing it again replaces the forest.
+
+    Returns the ``forest`` entry written to ``run.json``.
+
+    Raises:
+        ConfigError: the graphs carry no fingerprint or descriptors, or ``trees`` / ``weight`` are out of range.
+    """
+    if trees < 1 or not 0 <= weight <= 1:
+        raise ConfigError(f"a forest blend needs trees >= 1 and a network weight in [0, 1], got {trees} and {weight}")
+    found = forest_features(dataset)
+    if found is None:
+        raise ConfigError(f"dataset {dataset.meta['name']!r} carries no fingerprint or global descriptors for a forest "
+                          "to read; add one to the featurizer")
+    features, parts = found
+    run_dir = Path(run_dir)
+    info = json.loads((run_dir / checkpoint.INFO).read_text())
+    rows = np.asarray(split.train, dtype=int)
+    fill = np.nan_to_num(np.nanmedian(features[rows], axis=0)) if np.isnan(features[rows]).any() else np.zeros(features.shape[1])
+    features = np.where(np.isnan(features), fill, features)
+    labels = dataset.labels
+    classify = is_classification(info["task"])
+    y = (labels if classify else TargetScaler.from_dict(info["scaler"]).scale(labels)).double().numpy()
+    ensemble = TreeEnsemble.from_sklearn(fit_forests(features.astype(np.float32), y, rows, seed, trees, classify))
+    state = {**{f"trees.{k}": v for k, v in ensemble.state_dict().items()}, "fill": torch.as_tensor(fill)}
+    with atomic_path(run_dir / FOREST) as temporary:
+        torch.save(state, temporary)
+    info["forest"] = {"trees": trees, "weight": weight, "seed": seed, "parts": parts, "nodes": len(ensemble.feature),
+                      "tree_count": len(ensemble.root), "depth": ensemble.depth, "out_dim": ensemble.out_dim,
+                      "bytes": (run_dir / FOREST).stat().st_size}
+    checkpoint.save_info(run_dir, info)
+    return info["forest"]
