@@ -54,6 +54,9 @@ def config_arguments(parser) -> None:
     parser.add_argument("--target-transform", choices=TARGET_TRANSFORMS,
                         help="log1p: learn log(1 + y), never predict below 0 (uptakes, counts)")
     parser.add_argument("--ema", type=float, help="decay per step of the weight average that is validated and saved (0: off)")
+    parser.add_argument("--forest-trees", type=int, help="blend the trained network with a random forest of this many "
+                        "trees per target on the fingerprint and descriptors (0: off)")
+    parser.add_argument("--forest-weight", type=float, help="the network's share of the blend with the forest (0.5)")
 
 
 def resume_hint(args) -> str:
@@ -69,12 +72,15 @@ def config_from_args(args) -> TrainConfig:
     values = TrainConfig.from_file(args.config).to_dict() if args.config else {}
     for key in ("model", "model_args", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "scheduler",
                 "patience", "split", "seed", "pos_weight", "oversample", "oversample_budget", "distributed",
-                "average_every", "block_momentum", "group_size", "global_every", "loss", "target_transform", "ema"):
+                "average_every", "block_momentum", "group_size", "global_every", "loss", "target_transform", "ema",
+                "forest_trees", "forest_weight"):
         if getattr(args, key, None) is not None:
             values[key] = getattr(args, key)
     config = TrainConfig.from_dict(values)
     spec = model_spec(config.model)
     needs = spec.requires | OVERSAMPLERS[config.oversample].requires
+    if config.forest_trees:  # the forest reads the fingerprint (molecules) and the global descriptors
+        needs |= {"fingerprint", "descriptors"} if spec.kind == "molecules" else {"descriptors"}
     if "fingerprint" in needs and not args.fingerprint_bits:
         args.fingerprint_bits = 2048
     if "descriptors" in needs and args.descriptors is None:
@@ -113,6 +119,8 @@ def run(args) -> int:
         for split in ("val", "val_tuned_threshold", "test", "test_tuned_threshold"):  # each says its threshold
             if split in metrics:
                 print(f"{split}: {_scores(metrics[split])}")
+        for name, scores in metrics.get("test_parts", {}).items():  # a blend's network and forest, each alone
+            print(f"test, {name}: {_scores(scores)}")
         _print_baselines(metrics)
         print(f"run folder: {args.out}")
     return 0

@@ -39,15 +39,20 @@ class ForestBlend(nn.Module):
     def __init__(self, network: nn.Module, trees: TreeEnsemble, parts: list[str], fill: torch.Tensor, weight: float,
                  classification: bool):
         super().__init__()
-        self.network, self.trees, self.parts = network, trees, list(parts)
+        self.network, self.trees, self.parts_read = network, trees, list(parts)
         self.weight, self.classification = float(weight), classification
         self.register_buffer("fill", fill.double())
 
     def forward(self, batch) -> torch.Tensor:
         output = self.network(batch)
-        x = forest_inputs({part: getattr(batch, GRAPH_PARTS[part]) for part in self.parts})
+        x = forest_inputs({part: getattr(batch, GRAPH_PARTS[part]) for part in self.parts_read})
         forest = self.trees(torch.where(torch.isnan(x), self.fill, x)).to(output.dtype)
         if not self.classification:
             return self.weight * output + (1 - self.weight) * forest
         probability = self.weight * torch.sigmoid(output) + (1 - self.weight) * forest
         return torch.logit(probability, eps=1e-6)
+
+    def members(self) -> dict[str, nn.Module]:
+        """The blend's two members as models of the same output space: ``network alone`` and ``forest alone``."""
+        forest = ForestBlend(self.network, self.trees, self.parts_read, self.fill, 0.0, self.classification)
+        return {"network alone": self.network, "forest alone": forest}

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from molgnn.data.splits import Split
+from molgnn.models.forest_blend import ForestBlend
 from molgnn.tasks import is_classification
 from molgnn.train import checkpoint, plots
 from molgnn.train.baselines import regression_baselines
@@ -76,7 +77,8 @@ def _metrics(run, y_true, y_pred, loss, thresholds) -> dict:
 
 def evaluate_split(run: checkpoint.Run, dataset, split: Split, run_dir: Path, history: list[dict],
                    batch_size: int, device) -> dict:
-    """Validation and test metrics of the best model, the tuned thresholds, and the run's plots."""
+    """Validation and test metrics of the best model, the tuned thresholds, and the run's plots; for a model blended
+    with a forest, ``test_parts``: the test metrics of its network alone and of its forest alone (threshold 0.5)."""
     results, arrays = {}, {}
     for name, indices in (("val", split.val), ("test", split.test)):
         if not len(indices):
@@ -103,6 +105,11 @@ def evaluate_split(run: checkpoint.Run, dataset, split: Split, run_dir: Path, hi
         plots.parity_plots(shown[0], shown[1], run.targets, run.info.get("units", {}), plot_dir / "parity.png")
         if len(split.test):
             results["test_baselines"] = regression_baselines(dataset, split)
+    if isinstance(run.model, ForestBlend) and len(split.test):
+        test = dataset[torch.as_tensor(split.test)]
+        results["test_parts"] = {name: _metrics(run, *predict_batches(part, expanded_batches(test, batch_size), run.task,
+                                                                      run.scaler, device), 0.5)
+                                 for name, part in run.model.members().items()}
     results["best_epoch"] = run.info.get("best_epoch")
     results["epochs_run"] = len(history)
     return json.loads(json.dumps(results, default=float))

@@ -51,3 +51,16 @@ def test_config_file_with_unknown_key_is_refused(tmp_path, capsys):
     config.write_text(json.dumps({"epochs": 1, "learning_rate": 0.1}))
     assert main(["train", "sider", "--config", str(config), "--out", str(tmp_path / "r")]) == 2
     assert "unknown training config key(s) ['learning_rate']" in capsys.readouterr().err
+
+
+def test_forest_trees_switches_on_what_the_forest_reads_and_prints_each_part_alone(tmp_path, data_dir, capsys):
+    pd.read_csv(data_dir / "molnet" / "delaney.csv").iloc[:120].to_csv(tmp_path / "esol.csv", index=False)
+    run_dir = tmp_path / "run"
+    assert main(["train", str(tmp_path / "esol.csv"), "--model", "gine", "--model-args", '{"hidden": 16}', "--epochs", "1",
+                 "--forest-trees", "10", "--out", str(run_dir), "--cache-dir", str(tmp_path / "cache")]) == 0
+    printed = capsys.readouterr().out
+    assert "test, network alone: " in printed and "test, forest alone: " in printed
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["forest"]["parts"] == ["fingerprint", "descriptors"] and info["featurizer"]["fingerprint_bits"] == 2048
+    assert main(["predict", str(run_dir), str(tmp_path / "esol.csv"), "--out", str(tmp_path / "p.csv")]) == 0
+    assert pd.read_csv(tmp_path / "p.csv")["status"].eq("ok").all()
