@@ -100,6 +100,9 @@ class GNNEstimator(BaseEstimator):
         run_dir: where the run is written (default: a temporary folder; ``save`` copies it).
         oversample: oversampler applied to the training part (``none``, ``ml-ros``, ``mlsmote``,
             ``cooccurrence``), adding up to ``oversample_budget`` times its size.
+        forest_trees, forest_weight: blend the network with a random forest on the graphs' fingerprint and
+            descriptors (0 trees: off; the default molecule featurizer has a fingerprint, a crystal
+            featurizer needs descriptors); see ``TrainConfig``.
         epochs, batch_size, lr, weight_decay, patience, seed, model_args: see ``TrainConfig``.
 
     Fitted attributes: ``run_`` (the loaded run; an ensemble's first member), ``runs_`` (an ensemble's
@@ -109,8 +112,8 @@ class GNNEstimator(BaseEstimator):
     def __init__(self, model: str = "auto", task: str = "auto", featurizer=None, epochs: int = 50,
                  batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 20,
                  validation_fraction: float = 0.1, seed: int = 0, model_args: dict | None = None,
-                 oversample: str = "none", oversample_budget: float = 0.25,
-                 run_dir: str | Path | None = None, device: str | None = None, progress: bool = False):
+                 oversample: str = "none", oversample_budget: float = 0.25, forest_trees: int = 0,
+                 forest_weight: float = 0.5, run_dir: str | Path | None = None, device: str | None = None, progress: bool = False):
         self.model = model
         self.task = task
         self.featurizer = featurizer
@@ -124,6 +127,8 @@ class GNNEstimator(BaseEstimator):
         self.model_args = model_args
         self.oversample = oversample
         self.oversample_budget = oversample_budget
+        self.forest_trees = forest_trees
+        self.forest_weight = forest_weight
         self.run_dir = run_dir
         self.device = device
         self.progress = progress
@@ -167,7 +172,8 @@ class GNNEstimator(BaseEstimator):
         config = TrainConfig(model=model, model_args=dict(self.model_args or {}), epochs=self.epochs,
                              batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
                              patience=self.patience, seed=self.seed, oversample=self.oversample,
-                             oversample_budget=self.oversample_budget)
+                             oversample_budget=self.oversample_budget, forest_trees=self.forest_trees,
+                             forest_weight=self.forest_weight)
         self.run_dir_ = Path(self.run_dir) if self.run_dir else Path(tempfile.mkdtemp(prefix="molgnn-run-"))
         train(dataset, self.run_dir_, config, split=split, resume=False, progress=self.progress, device=self.device)
         self._set_run(self.run_dir_)
@@ -256,7 +262,8 @@ class GNNEstimator(BaseEstimator):
                         epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
                         weight_decay=config["weight_decay"], patience=config["patience"], validation_fraction=fractions[1],
                         seed=config["seed"], model_args=config["model_args"] or None, oversample=config["oversample"],
-                        oversample_budget=config["oversample_budget"], run_dir=path, device=device)
+                        oversample_budget=config["oversample_budget"], forest_trees=config.get("forest_trees", 0),
+                        forest_weight=config.get("forest_weight", 0.5), run_dir=path, device=device)
         estimator._set_run(Path(path))
         return estimator
 

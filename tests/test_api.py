@@ -80,9 +80,11 @@ def test_is_a_scikit_learn_classifier_or_regressor_and_cross_validates(data_dir)
 def test_load_restores_the_parameters_it_was_trained_with(sider, tmp_path):
     smiles, labels, _ = sider
     estimator = GNNEstimator(model="gine", epochs=2, lr=3e-3, seed=4, batch_size=16, patience=7, validation_fraction=0.2,
-                             model_args={"hidden": 16}, run_dir=tmp_path / "run").fit(smiles[:60], labels[:60])
+                             model_args={"hidden": 16}, forest_trees=5, forest_weight=0.7,
+                             run_dir=tmp_path / "run").fit(smiles[:60], labels[:60])
     loaded = GNNEstimator.load(tmp_path / "run").get_params()
-    for name in ("model", "epochs", "lr", "seed", "batch_size", "patience", "validation_fraction", "model_args"):
+    for name in ("model", "epochs", "lr", "seed", "batch_size", "patience", "validation_fraction", "model_args",
+                 "forest_trees", "forest_weight"):
         assert loaded[name] == estimator.get_params()[name], name
     assert loaded["task"] == "multilabel" and loaded["featurizer"].fingerprint_bits == 2048
 
