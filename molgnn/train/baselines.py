@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from molgnn.data.splits import Split
-from molgnn.train.forest import fit_forests, forest_features, forest_predictions
+from molgnn.train.forest import filled, fit_forests, forest_features, forest_predictions
 from molgnn.train.metrics import classification_metrics, regression_metrics, tune_thresholds
 
 
@@ -82,11 +82,9 @@ def forest_probabilities(dataset, split: Split, seed: int = 0, trees: int = 200)
     found = forest_features(dataset)
     if found is None:
         return None
-    features = found[0]
     y = dataset.labels.double().numpy()
     train, scored = np.asarray(split.train, dtype=int), np.concatenate([split.val, split.test]).astype(int)
-    median = np.nanmedian(features[train], axis=0)
-    features = np.where(np.isnan(features), np.nan_to_num(median), features)
+    features, _ = filled(found[0], train)
     return forest_predictions(fit_forests(features, y, train, seed, trees, classify=True), features[scored])
 
 

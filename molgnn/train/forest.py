@@ -25,13 +25,11 @@ from molgnn.atomic import atomic_path
 from molgnn.data.dataset import GraphDataset
 from molgnn.data.splits import Split
 from molgnn.errors import ConfigError
-from molgnn.models.forest_blend import FOREST_PARTS, forest_inputs  # noqa: F401 (FOREST_PARTS re-exported)
+from molgnn.models.forest_blend import FOREST_PARTS, forest_inputs
 from molgnn.nn.tree_ensemble import TreeEnsemble
 from molgnn.tasks import is_classification
 from molgnn.train import checkpoint
 from molgnn.train.targets import TargetScaler
-
-FOREST = checkpoint.FOREST
 
 
 def forest_features(dataset: GraphDataset) -> tuple[np.ndarray, list[str]] | None:
@@ -42,6 +40,15 @@ def forest_features(dataset: GraphDataset) -> tuple[np.ndarray, list[str]] | Non
     if not values:
         return None
     return forest_inputs(values).numpy(), [part for part in FOREST_PARTS if part in values]
+
+
+def filled(features: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``features`` with every NaN (a descriptor RDKit could not compute) replaced by the median of the ``rows``
+    (the training graphs) in its column, and those medians (0 for a column without a number)."""
+    fill = np.zeros(features.shape[1])
+    if np.isnan(features[rows]).any():
+        fill = np.nan_to_num(np.nanmedian(features[rows], axis=0))
+    return np.where(np.isnan(features), fill, features), fill
 
 
 def fit_forests(features: np.ndarray, y: np.ndarray, rows: np.ndarray, seed: int, trees: int, classify: bool) -> list:
@@ -96,17 +103,16 @@ def add_forest(run_dir, dataset: GraphDataset, split: Split, trees: int = 200, w
     run_dir = Path(run_dir)
     info = json.loads((run_dir / checkpoint.INFO).read_text())
     rows = np.asarray(split.train, dtype=int)
-    fill = np.nan_to_num(np.nanmedian(features[rows], axis=0)) if np.isnan(features[rows]).any() else np.zeros(features.shape[1])
-    features = np.where(np.isnan(features), fill, features)
+    features, fill = filled(features, rows)
     labels = dataset.labels
     classify = is_classification(info["task"])
     y = (labels if classify else TargetScaler.from_dict(info["scaler"]).scale(labels)).double().numpy()
     ensemble = TreeEnsemble.from_sklearn(fit_forests(features.astype(np.float32), y, rows, seed, trees, classify))
     state = {**{f"trees.{k}": v for k, v in ensemble.state_dict().items()}, "fill": torch.as_tensor(fill)}
-    with atomic_path(run_dir / FOREST) as temporary:
+    with atomic_path(run_dir / checkpoint.FOREST) as temporary:
         torch.save(state, temporary)
     info["forest"] = {"trees": trees, "weight": weight, "seed": seed, "parts": parts, "nodes": len(ensemble.feature),
                       "tree_count": len(ensemble.root), "depth": ensemble.depth, "out_dim": ensemble.out_dim,
-                      "bytes": (run_dir / FOREST).stat().st_size}
+                      "bytes": (run_dir / checkpoint.FOREST).stat().st_size}
     checkpoint.save_info(run_dir, info)
     return info["forest"]

@@ -44,6 +44,7 @@ from molgnn.distributed.learners import Learners, join
 from molgnn.distributed.sharding import gather_predictions, learner_batch_size, training_indices, validation_indices
 from molgnn.errors import ConfigError
 from molgnn.imbalance import make_oversampler
+from molgnn.models.forest_blend import FOREST_PARTS
 from molgnn.models.registry import build_model, model_spec
 from molgnn.nn import DescriptorScaler
 from molgnn.ownership import owned
@@ -52,7 +53,7 @@ from molgnn.train import checkpoint
 from molgnn.train.config import TrainConfig
 from molgnn.train.domain import Domain, write_domain
 from molgnn.train.evaluate import evaluate_split, monitor_value, predict_batches
-from molgnn.train.forest import FOREST_PARTS, add_forest
+from molgnn.train.forest import add_forest
 from molgnn.train.loader import expanded_batches
 from molgnn.train.metrics import regression_metrics
 from molgnn.train.targets import TargetScaler, masked_loss, positive_weights

@@ -14,7 +14,7 @@ from molgnn.screen import predict
 from molgnn.train.checkpoint import CheckpointError, load_run
 from molgnn.train.config import TrainConfig
 from molgnn.train.evaluate import predict_batches
-from molgnn.train.forest import fit_forests, forest_features, forest_predictions
+from molgnn.train.forest import filled, fit_forests, forest_features, forest_predictions
 from molgnn.train.loader import expanded_batches
 from molgnn.train.trainer import train
 
@@ -49,8 +49,7 @@ def _network_and_forest(run_dir, dataset, indices):
     _, net, _ = predict_batches(network, expanded_batches(subset, 64), run.task, run.scaler, "cpu")
     features, _ = forest_features(dataset)
     split = make_split("random", len(dataset), seed=0)
-    fill = np.nan_to_num(np.nanmedian(features[split.train], axis=0))
-    features = np.where(np.isnan(features), fill, features).astype(np.float32)
+    features = filled(features, split.train)[0].astype(np.float32)
     y = dataset.labels.double().numpy() if run.task != "regression" else run.scaler.scale(dataset.labels).double().numpy()
     forest = forest_predictions(fit_forests(features, y, split.train, 0, 20, run.task != "regression"), features[indices])
     return run, net, forest
