@@ -42,7 +42,7 @@ parallel, one torch thread each. Writes ``drug_effects.md`` (tables), ``drug_eff
 run, the summary and the comparisons) and ``drug_effects_<dataset>.png`` to ``--out``; prints one
 JSON object as its last line.
 
-    python benchmarks/drug_effects.py --jobs 2          # the whole experiment (about 80 min on 2 cores)
+    python benchmarks/drug_effects.py --jobs 2          # the whole experiment (about 85 min on 2 cores)
     python benchmarks/drug_effects.py --quick           # small subsets, 2 epochs, 1 seed: a smoke test
 """
 
