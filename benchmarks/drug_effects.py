@@ -265,7 +265,7 @@ def blend_run(job: dict) -> list[dict]:
 
 
 def _scored_row(job: dict, model: str, metrics: dict, seconds: float | None) -> dict:
-    """A result row from ``scored_metrics``-style metrics (at 0.5 and at thresholds tuned on validation)."""
+    """A result row from metrics with ``test`` and ``test_tuned_threshold`` (thresholds tuned on validation)."""
     scores, tuned = label_scores(metrics["test"], job["rare"]), label_scores(metrics["test_tuned_threshold"], job["rare"])
     thresholded = [k for k in METRICS if k.startswith(("precision", "recall", "f1"))]
     return {**{key: job[key] for key in ("dataset", "split_kind", "seed")}, "model": model, "oversample": "none",

@@ -30,16 +30,14 @@ def regression_baselines(dataset, split: Split, seed: int = 0) -> dict:
             for name, pred in predictions.items()}
 
 
-def classification_baselines(dataset, split: Split, seed: int = 0, trees: int = 200,
-                             forest: np.ndarray | None = None) -> dict:
+def classification_baselines(dataset, split: Split, seed: int = 0, trees: int = 200) -> dict:
     """Test metrics of the training prevalence and of a random forest per label on the graphs'
-    fingerprints and descriptors (whichever they carry; scikit-learn), as a multilabel classifier's
-    simple alternatives on the same split.
+    fingerprints and descriptors (whichever they carry; scikit-learn, ``trees`` trees), as a multilabel
+    classifier's simple alternatives on the same split.
 
-    Both are fitted on the training graphs only, with missing labels left out label by label; as for
-    molgnn's runs, the validation graphs tune the per-label decision thresholds (``"test_tuned_threshold"``).
-    ``forest``: the forest's probabilities when already computed (``forest_probabilities``), scored without
-    fitting it again.
+    Both are fitted on the training graphs only, with missing labels left out label by label (a NaN
+    descriptor is filled with the training median); as for molgnn's runs, the validation graphs tune
+    the per-label decision thresholds (``"test_tuned_threshold"``).
 
     Returns:
         ``{name: {"test": metrics, "test_tuned_threshold": metrics}}`` with ``classification_metrics``'s
@@ -48,46 +46,25 @@ def classification_baselines(dataset, split: Split, seed: int = 0, trees: int = 
     Raises:
         ValueError: the split has no training, validation or test graphs.
     """
-    _check_split(split)
+    if not (len(split.train) and len(split.val) and len(split.test)):
+        raise ValueError("classification baselines: the split needs training, validation and test graphs")
     y = dataset.labels.double().numpy()
     train, scored = np.asarray(split.train, dtype=int), np.concatenate([split.val, split.test]).astype(int)
     prevalence = np.nan_to_num(np.nanmean(y[train], axis=0), nan=0.5)
     predictions = {"mean predictor": np.tile(prevalence, (len(scored), 1))}
-    if forest is None:
-        forest = forest_probabilities(dataset, split, seed, trees)
-    if forest is not None:
-        predictions["random forest"] = forest
-    return {name: scored_metrics(y[scored], probabilities, len(split.val), dataset.targets)
+    found = forest_features(dataset)
+    if found is not None:
+        features, _ = filled(found[0], train)
+        predictions["random forest"] = forest_predictions(fit_forests(features, y, train, seed, trees, classify=True),
+                                                          features[scored])
+    return {name: _scored_metrics(y[scored], probabilities, len(split.val), dataset.targets)
             for name, probabilities in predictions.items()}
 
 
-def scored_metrics(y_true: np.ndarray, probabilities: np.ndarray, n_val: int, targets) -> dict:
+def _scored_metrics(y_true: np.ndarray, probabilities: np.ndarray, n_val: int, targets) -> dict:
     """Test metrics at 0.5 and at the per-label thresholds tuned on validation, from predictions over the
     validation graphs followed by the test graphs."""
     tuned = tune_thresholds(y_true[:n_val], probabilities[:n_val])
     test_true, test = y_true[n_val:], probabilities[n_val:]
     return {"test": classification_metrics(test_true, test, targets),
             "test_tuned_threshold": classification_metrics(test_true, test, targets, thresholds=tuned)}
-
-
-def forest_probabilities(dataset, split: Split, seed: int = 0, trees: int = 200) -> np.ndarray | None:
-    """A random forest per label (scikit-learn, ``trees`` trees) on the graphs' fingerprints and descriptors,
-    fitted on the training graphs: its positive-class probabilities over the validation graphs followed by
-    the test graphs, ``[len(val) + len(test), T]``; None when the graphs carry neither.
-
-    Missing labels are left out label by label; a descriptor NaN (one RDKit could not compute) is imputed
-    with the training median.
-    """
-    _check_split(split)
-    found = forest_features(dataset)
-    if found is None:
-        return None
-    y = dataset.labels.double().numpy()
-    train, scored = np.asarray(split.train, dtype=int), np.concatenate([split.val, split.test]).astype(int)
-    features, _ = filled(found[0], train)
-    return forest_predictions(fit_forests(features, y, train, seed, trees, classify=True), features[scored])
-
-
-def _check_split(split: Split) -> None:
-    if not (len(split.train) and len(split.val) and len(split.test)):
-        raise ValueError("classification baselines: the split needs training, validation and test graphs")
