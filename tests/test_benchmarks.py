@@ -52,8 +52,11 @@ def test_drug_effects_benchmark_quick(data_dir, tmp_path):
 
 @pytest.mark.slow
 def test_co2_benchmark_quick(data_dir, tmp_path):
+    # one contender per code path: graph only, hybrid, each charge view, the descriptor MLP and the forest blend
+    contenders = ["combined", "charge_descriptors", "charge_descriptors_molgnn_eqeq_charges", "cgcnn_descriptors_no_charges",
+                  "descriptor_mlp", "combined_descriptors_forest"]
     summary = run_quick("co2.py", "--data-dir", data_dir, "--work-dir", tmp_path / "work", "--out", tmp_path / "out",
-                        timeout=1500)
+                        "--contenders", *contenders, timeout=1500)
     assert summary["charges"]["pearson_r_vs_eqeq_cif"] > 0.9
     assert summary["charges"]["max_abs_total_charge"] < 1e-6
     agreement = summary["descriptors"]["molgnn_vs_table"]["pearson_r"]
@@ -62,13 +65,13 @@ def test_co2_benchmark_quick(data_dir, tmp_path):
     assert summary["descriptors"]["pyzeo"]["median_seconds"] > 0
     assert set(summary["timing"]["median_ms"]) == {"parse", "graph", "eqeq", "pores", "energies"}
     results = summary["crafted726"]["results"]
-    assert len(results) == 18 and all(r["folds"] == 2 and len(r["CO2_298K_1bar"]["mae"]) == 2 for r in results.values())
+    assert len(results) == len(contenders) + 4 and all(r["folds"] == 2 and len(r["CO2_298K_1bar"]["mae"]) == 2 for r in results.values())
     goals = summary["goals"]
     assert {"best_model", "graph_adds_value", "charges_matter", "descriptor_agreement_r_ge_0.95"} <= set(goals)
     hmof = summary["hmof100"]
     assert len(hmof["test"]) == 5 and hmof["graphs"] + len(hmof["rejects"]) == 30
     assert all("charge equilibration" in reason for _, reason in hmof["rejects"])
-    assert (tmp_path / "out" / "co2.md").exists() and len(list((tmp_path / "out").glob("parity_*.png"))) == 18
+    assert (tmp_path / "out" / "co2.md").exists() and len(list((tmp_path / "out").glob("parity_*.png"))) == len(contenders) + 4
 
 
 @pytest.mark.slow
