@@ -100,7 +100,7 @@ class GNNEstimator(BaseEstimator):
         run_dir: where the run is written (default: a temporary folder; ``save`` copies it).
         oversample: oversampler applied to the training part (``none``, ``ml-ros``, ``mlsmote``,
             ``cooccurrence``), adding up to ``oversample_budget`` times its size.
-        forest_trees, forest_weight: blend the network with a random forest on the graphs' fingerprint and
+        forest_trees, forest_weight: blend the network with a forest of extra trees on the graphs' fingerprint and
             descriptors (0 trees: off; the default molecule featurizer has a fingerprint, a crystal
             featurizer needs descriptors); see ``TrainConfig``.
         epochs, batch_size, lr, weight_decay, patience, seed, model_args: see ``TrainConfig``.

@@ -54,7 +54,7 @@ def config_arguments(parser) -> None:
     parser.add_argument("--target-transform", choices=TARGET_TRANSFORMS,
                         help="log1p: learn log(1 + y), never predict below 0 (uptakes, counts)")
     parser.add_argument("--ema", type=float, help="decay per step of the weight average that is validated and saved (0: off)")
-    parser.add_argument("--forest-trees", type=int, help="blend the trained network with a random forest of this many "
+    parser.add_argument("--forest-trees", type=int, help="blend the trained network with a forest of this many extra "
                         "trees per target on the fingerprint and descriptors (0: off)")
     parser.add_argument("--forest-weight", type=float, help="the network's share of the blend with the forest (0.5)")
 

@@ -1,4 +1,4 @@
-"""A trained network averaged with a random forest on the same graphs' global features."""
+"""A trained network averaged with a forest of decision trees on the same graphs' global features."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fitted decision trees as tensors: a random forest that predicts inside a torch model."""
+"""Fitted decision trees as tensors: a forest that predicts inside a torch model."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ class TreeEnsemble(nn.Module):
     def from_sklearn(cls, columns: list) -> TreeEnsemble:
         """The trees of one fitted scikit-learn forest (or a constant) per output column.
 
-        ``columns[t]`` is a fitted ``RandomForestRegressor``, a fitted binary ``RandomForestClassifier``
+        ``columns[t]`` is a fitted ``RandomForestRegressor`` or ``ExtraTreesRegressor``, a fitted binary
+        ``RandomForestClassifier`` or ``ExtraTreesClassifier``
         (the value is its probability of class 1), or a number (a column one leaf predicts, e.g. a label
         with one class in training).
         """

@@ -1,7 +1,7 @@
 """Self-describing run folders: weights plus the JSON needed to rebuild and use the model.
 
 A run folder holds ``weights.pt`` (a state dict, loaded with ``torch.load(weights_only=True)``),
-``forest.pt`` when the run is blended with a random forest (``molgnn.train.forest``; tensors only)
+``forest.pt`` when the run is blended with a forest of decision trees (``molgnn.train.forest``; tensors only)
 and ``run.json``: the model name and arguments, the featurizer config, the task, target names
 and units, the target scaling, decision thresholds, the data split and the package version, and
 the SHA-256 of the weights. ``SHA256SUMS`` (the format of ``sha256sum``, so ``sha256sum -c

@@ -54,8 +54,8 @@ class TrainConfig:
     K steps and over all learners every ``global_every`` (K2) group averages. ``batch_size`` is
     the global batch: each of P learners takes ``batch_size // P`` graphs per step.
 
-    ``forest_trees`` > 0 blends the trained network with a random forest of that many trees per
-    target on the graphs' fingerprint and global descriptors, fitted on the training split (not
+    ``forest_trees`` > 0 blends the trained network with a forest of that many extremely randomized
+    trees per target on the graphs' fingerprint and global descriptors, fitted on the training split (not
     oversampled) once the network is trained: the run predicts ``forest_weight * network +
     (1 - forest_weight) * forest`` (probabilities for classification), and its metrics and decision
     thresholds are the blend's (``molgnn.train.forest``).

@@ -78,7 +78,8 @@ def _metrics(run, y_true, y_pred, loss, thresholds) -> dict:
 def evaluate_split(run: checkpoint.Run, dataset, split: Split, run_dir: Path, history: list[dict],
                    batch_size: int, device) -> dict:
     """Validation and test metrics of the best model, the tuned thresholds, and the run's plots; for a model blended
-    with a forest, ``test_parts``: the test metrics of its network alone and of its forest alone (threshold 0.5)."""
+    with a forest, ``test_parts``: the test metrics of its network alone and of its forest alone (threshold 0.5; for
+    classification also ``test_parts_tuned_threshold``, each part's thresholds tuned on validation)."""
     results, arrays = {}, {}
     for name, indices in (("val", split.val), ("test", split.test)):
         if not len(indices):
@@ -106,10 +107,21 @@ def evaluate_split(run: checkpoint.Run, dataset, split: Split, run_dir: Path, hi
         if len(split.test):
             results["test_baselines"] = regression_baselines(dataset, split)
     if isinstance(run.model, ForestBlend) and len(split.test):
-        test = dataset[torch.as_tensor(split.test)]
-        results["test_parts"] = {name: _metrics(run, *predict_batches(part, expanded_batches(test, batch_size), run.task,
-                                                                      run.scaler, device), 0.5)
-                                 for name, part in run.model.members().items()}
+        results.update(_part_metrics(run, dataset, split, batch_size, device))
     results["best_epoch"] = run.info.get("best_epoch")
     results["epochs_run"] = len(history)
     return json.loads(json.dumps(results, default=float))
+
+
+def _part_metrics(run: checkpoint.Run, dataset, split: Split, batch_size: int, device) -> dict:
+    """The test metrics of each member of a forest blend alone (see ``evaluate_split``)."""
+    parts, tuned = {}, {}
+    for name, part in run.model.members().items():
+        test = predict_batches(part, expanded_batches(dataset[torch.as_tensor(split.test)], batch_size), run.task,
+                               run.scaler, device)
+        parts[name] = _metrics(run, *test, 0.5 if is_classification(run.task) else None)
+        if is_classification(run.task) and len(split.val):
+            val = predict_batches(part, expanded_batches(dataset[torch.as_tensor(split.val)], batch_size), run.task,
+                                  run.scaler, device)
+            tuned[name] = {**_metrics(run, *test, tune_thresholds(val[0], val[1])), "threshold": "tuned on val"}
+    return {"test_parts": parts, **({"test_parts_tuned_threshold": tuned} if tuned else {})}

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
 
 from molgnn.nn.tree_ensemble import TreeEnsemble
 
@@ -18,10 +18,16 @@ def esol(data_dir):
     return np.nan_to_num(np.asarray(rows, dtype=np.float32)), frame["logp"].to_numpy(float)
 
 
-def test_converted_forests_predict_what_scikit_learn_predicts(esol):
+@pytest.mark.parametrize("kind", ["random", "extra"])
+def test_converted_forests_predict_what_scikit_learn_predicts(esol, kind):
     x, y = esol
-    regressor = RandomForestRegressor(n_estimators=20, random_state=0).fit(x[:200], y[:200])
-    classifier = RandomForestClassifier(n_estimators=15, random_state=0).fit(x[:200], y[:200] < -3)
+    if kind == "random":
+        regressor = RandomForestRegressor(n_estimators=20, random_state=0).fit(x[:200], y[:200])
+        classifier = RandomForestClassifier(n_estimators=15, random_state=0).fit(x[:200], y[:200] < -3)
+    else:  # the blend's kind: class weights change the leaves' values, not only their counts
+        regressor = ExtraTreesRegressor(n_estimators=20, random_state=0).fit(x[:200], y[:200])
+        classifier = ExtraTreesClassifier(n_estimators=15, random_state=0, class_weight="balanced",
+                                          min_samples_leaf=5).fit(x[:200], y[:200] < -3)
     trees = TreeEnsemble.from_sklearn([regressor, classifier, 0.25])
     assert len(trees.root) == 20 + 15 + 1 and trees.out_dim == 3
     out = trees(torch.as_tensor(x[200:]).double()).double().numpy()

@@ -51,7 +51,8 @@ def _network_and_forest(run_dir, dataset, indices):
     split = make_split("random", len(dataset), seed=0)
     features = filled(features, split.train)[0].astype(np.float32)
     y = dataset.labels.double().numpy() if run.task != "regression" else run.scaler.scale(dataset.labels).double().numpy()
-    forest = forest_predictions(fit_forests(features, y, split.train, 0, 20, run.task != "regression"), features[indices])
+    forest = forest_predictions(fit_forests(features, y, split.train, 0, 20, run.task != "regression", kind="extra"),
+                                features[indices])
     return run, net, forest
 
 
