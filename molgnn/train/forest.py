@@ -19,8 +19,9 @@ benchmarks/drug_effects.py (5 seeds, 200 trees, forest alone), test ROC-AUC on s
 0.669, extra trees 0.667, class-balanced random forest 0.678, class-balanced extra trees with leaves
 of 3 0.688 (of 5: 0.687); on tox21 0.853 for the random forest, 0.854 for these trees (leaves of 5:
 0.851). These settings were picked among eight on those test splits; on the same seeds' validation
-splits, which played no part in the choice, sider's forest alone goes from 0.664 to 0.678. On crafted726 CO2 (5 folds, 40 descriptors) extra trees reach a 1 bar MAE of 0.475 mmol/g against 0.509 for
-a random forest. The baselines a model is reported next to stay scikit-learn's random forest at its
+splits, which played no part in the choice, sider's forest alone goes from 0.664 to 0.678. On
+crafted726 CO2 (5 folds, 40 descriptors) extra trees reach a 1 bar MAE of 0.475 mmol/g against 0.509
+for a random forest. The baselines a model is reported next to stay scikit-learn's random forest at its
 defaults (``kind="random"``): the alternative a scientist would try first.
 """
 
