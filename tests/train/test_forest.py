@@ -16,6 +16,7 @@ from molgnn.train.config import TrainConfig
 from molgnn.train.evaluate import predict_batches
 from molgnn.train.forest import filled, fit_forests, forest_features, forest_predictions
 from molgnn.train.loader import expanded_batches
+from molgnn.train.metrics import tune_thresholds
 from molgnn.train.trainer import train
 
 SMALL = {"hidden": 16, "fp_hidden": 16, "descriptor_hidden": 16}
@@ -61,6 +62,7 @@ def test_a_blended_run_predicts_the_weighted_average_of_its_network_and_its_fore
     metrics = train(dataset, tmp_path / "run", _config(forest_trees=20, forest_weight=0.3), progress=False)
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["forest"]["trees"] == 20 and info["forest"]["parts"] == ["fingerprint", "descriptors"]
+    assert info["forest"]["kind"] == "extra"
     assert "forest.pt" in (tmp_path / "run" / "SHA256SUMS").read_text()
     test = make_split("random", len(dataset), seed=0).test
     run, network, forest = _network_and_forest(tmp_path / "run", dataset, test)
@@ -77,6 +79,11 @@ def test_a_blended_run_predicts_the_weighted_average_of_its_network_and_its_fore
     assert alone["network alone"] == pytest.approx(classification_metrics(y_test, network, dataset.targets)["roc_auc"])
     assert alone["forest alone"] == pytest.approx(classification_metrics(y_test, forest, dataset.targets)["roc_auc"])
     assert metrics["test"]["roc_auc"] not in (pytest.approx(alone["network alone"]), pytest.approx(alone["forest alone"]))
+    val = make_split("random", len(dataset), seed=0).val  # each part alone with its own thresholds tuned on validation
+    _, _, forest_val = _network_and_forest(tmp_path / "run", dataset, val)
+    y_val = dataset.labels.numpy()[val]
+    tuned = classification_metrics(y_test, forest, dataset.targets, thresholds=tune_thresholds(y_val, forest_val))
+    assert metrics["test_parts_tuned_threshold"]["forest alone"]["f1_macro"] == pytest.approx(tuned["f1_macro"])
 
 
 def test_a_regression_blend_averages_in_the_targets_units(data_dir, tmp_path):
@@ -111,3 +118,5 @@ def test_a_forest_blend_needs_a_fingerprint_or_descriptors(data_dir, tmp_path):
     assert not (tmp_path / "run").exists()
     with pytest.raises(ConfigError, match="forest_weight"):
         TrainConfig(forest_trees=10, forest_weight=1.5)
+    with pytest.raises(ConfigError, match="forest kind"):
+        fit_forests(np.zeros((4, 2)), np.zeros((4, 1)), np.arange(4), 0, 5, classify=False, kind="gradient")
