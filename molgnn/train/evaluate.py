@@ -116,12 +116,12 @@ def evaluate_split(run: checkpoint.Run, dataset, split: Split, run_dir: Path, hi
 def _part_metrics(run: checkpoint.Run, dataset, split: Split, batch_size: int, device) -> dict:
     """The test metrics of each member of a forest blend alone (see ``evaluate_split``)."""
     parts, tuned = {}, {}
+    test_graphs = dataset[torch.as_tensor(split.test)]
+    val_graphs = dataset[torch.as_tensor(split.val)] if len(split.val) else None
     for name, part in run.model.members().items():
-        test = predict_batches(part, expanded_batches(dataset[torch.as_tensor(split.test)], batch_size), run.task,
-                               run.scaler, device)
+        test = predict_batches(part, expanded_batches(test_graphs, batch_size), run.task, run.scaler, device)
         parts[name] = _metrics(run, *test, 0.5 if is_classification(run.task) else None)
         if is_classification(run.task) and len(split.val):
-            val = predict_batches(part, expanded_batches(dataset[torch.as_tensor(split.val)], batch_size), run.task,
-                                  run.scaler, device)
+            val = predict_batches(part, expanded_batches(val_graphs, batch_size), run.task, run.scaler, device)
             tuned[name] = {**_metrics(run, *test, tune_thresholds(val[0], val[1])), "threshold": "tuned on val"}
     return {"test_parts": parts, **({"test_parts_tuned_threshold": tuned} if tuned else {})}
