@@ -256,7 +256,7 @@ def blend_run(job: dict) -> list[dict]:
         split = Split.from_dict(job["split"], dataset.ids)
         start = time.perf_counter()
         shutil.copytree(source, out, dirs_exist_ok=True, ignore=shutil.ignore_patterns("metrics.json", "last.pt"))
-        add_forest(out, dataset, split, trees=BLEND_TREES, weight=0.5, seed=job["seed"])
+        add_forest(out, dataset, split, trees=BLEND_TREES, weight="auto", seed=job["seed"])
         metrics = evaluate_split(load_run(out), dataset, split, out, json.loads((source / "log.json").read_text()),
                                  job["batch_size"], torch.device("cpu"))
         (out / "time.json").write_text(json.dumps({"seconds": time.perf_counter() - start}))

@@ -113,7 +113,7 @@ class GNNEstimator(BaseEstimator):
                  batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 20,
                  validation_fraction: float = 0.1, seed: int = 0, model_args: dict | None = None,
                  oversample: str = "none", oversample_budget: float = 0.25, forest_trees: int = 0,
-                 forest_weight: float = 0.5, run_dir: str | Path | None = None, device: str | None = None, progress: bool = False):
+                 forest_weight: float | str = "auto", run_dir: str | Path | None = None, device: str | None = None, progress: bool = False):
         self.model = model
         self.task = task
         self.featurizer = featurizer
@@ -263,7 +263,7 @@ class GNNEstimator(BaseEstimator):
                         weight_decay=config["weight_decay"], patience=config["patience"], validation_fraction=fractions[1],
                         seed=config["seed"], model_args=config["model_args"] or None, oversample=config["oversample"],
                         oversample_budget=config["oversample_budget"], forest_trees=config.get("forest_trees", 0),
-                        forest_weight=config.get("forest_weight", 0.5), run_dir=path, device=device)
+                        forest_weight=config.get("forest_weight", "auto"), run_dir=path, device=device)
         estimator._set_run(Path(path))
         return estimator
 

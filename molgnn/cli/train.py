@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -56,7 +57,18 @@ def config_arguments(parser) -> None:
     parser.add_argument("--ema", type=float, help="decay per step of the weight average that is validated and saved (0: off)")
     parser.add_argument("--forest-trees", type=int, help="blend the trained network with a forest of this many extra "
                         "trees per target on the fingerprint and descriptors (0: off)")
-    parser.add_argument("--forest-weight", type=float, help="the network's share of the blend with the forest (0.5)")
+    parser.add_argument("--forest-weight", type=_weight, help="the network's share of the blend with the forest, in [0, 1], "
+                        "or auto: the share among 0, 0.1, ..., 1 that scores best on validation (auto)")
+
+
+def _weight(text: str) -> float | str:
+    """``--forest-weight``: ``auto`` or a number (its range is checked with the config)."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1] or auto, got {text!r}") from None
 
 
 def resume_hint(args) -> str:

@@ -58,7 +58,8 @@ class TrainConfig:
     trees per target on the graphs' fingerprint and global descriptors, fitted on the training split (not
     oversampled) once the network is trained: the run predicts ``forest_weight * network +
     (1 - forest_weight) * forest`` (probabilities for classification), and its metrics and decision
-    thresholds are the blend's (``molgnn.train.forest``).
+    thresholds are the blend's (``molgnn.train.forest``). ``forest_weight="auto"`` (the default) takes
+    the weight among 0, 0.1, ..., 1 whose blend scores best on the validation split.
     """
 
     model: str = "cgcnn"
@@ -87,12 +88,13 @@ class TrainConfig:
     target_transform: str = "none"
     ema: float = 0.0
     forest_trees: int = 0
-    forest_weight: float = 0.5
+    forest_weight: float | str = "auto"
 
     def __post_init__(self):
         # the registries import torch and scikit-learn: imported here, so that the command line answers without them
         from molgnn.imbalance import OVERSAMPLERS
         from molgnn.models.registry import MODELS
+        from molgnn.train.forest import check_weight
 
         for spec in fields(self):
             value, expected = getattr(self, spec.name), FIELD_TYPES.get(spec.type)
@@ -131,9 +133,9 @@ class TrainConfig:
             raise ConfigError(f"block_momentum must be in [0, 1), got {self.block_momentum}")
         if not 0 <= self.ema < 1:
             raise ConfigError(f"ema is a decay per step in [0, 1) (0: no averaging), got {self.ema}")
-        if self.forest_trees < 0 or not 0 <= self.forest_weight <= 1:
-            raise ConfigError(f"forest_trees must be >= 0 (0: no forest) and forest_weight (the network's share of the "
-                              f"blend) in [0, 1], got {self.forest_trees} and {self.forest_weight}")
+        if self.forest_trees < 0:
+            raise ConfigError(f"forest_trees must be >= 0 (0: no forest), got {self.forest_trees}")
+        check_weight(max(self.forest_trees, 1), self.forest_weight)
         if self.ema and self.distributed != "none":
             raise ConfigError("ema (weight averaging) is for single-process training; set ema = 0 with distributed")
 

@@ -37,10 +37,11 @@ from molgnn.atomic import atomic_path
 from molgnn.data.dataset import GraphDataset
 from molgnn.data.splits import Split
 from molgnn.errors import ConfigError
-from molgnn.models.forest_blend import FOREST_PARTS, forest_inputs
+from molgnn.models.forest_blend import FOREST_PARTS, ForestBlend, forest_inputs
 from molgnn.nn.tree_ensemble import TreeEnsemble
 from molgnn.tasks import is_classification
 from molgnn.train import checkpoint
+from molgnn.train.metrics import classification_metrics
 from molgnn.train.targets import TargetScaler
 
 
@@ -63,6 +64,8 @@ def filled(features: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return np.where(np.isnan(features), fill, features), fill
 
 
+AUTO = "auto"  # the network's share of a blend, chosen on the validation graphs
+WEIGHTS = tuple(round(0.1 * k, 1) for k in range(11))  # the shares "auto" chooses among (0: the forest alone)
 KINDS = ("random", "extra")  # scikit-learn's random forest at its defaults; class-balanced extremely randomized trees
 MIN_LEAF = 3  # graphs per leaf of the extra trees that classify
 
@@ -103,21 +106,25 @@ def forest_predictions(models: list, features: np.ndarray) -> np.ndarray:
     return np.stack(columns, axis=1)
 
 
-def add_forest(run_dir, dataset: GraphDataset, split: Split, trees: int = 200, weight: float = 0.5, seed: int = 0) -> dict:
+def add_forest(run_dir, dataset: GraphDataset, split: Split, trees: int = 200, weight: float | str = AUTO, seed: int = 0,
+               device="cpu") -> dict:
     """Blend the finished run in ``run_dir`` with a forest per target fitted on ``split.train`` (``kind="extra"``).
 
     The forest reads the graphs' fingerprint and global descriptors (NaN descriptors filled with the
     training median), targets as the network is trained on them (standardized for regression); the
-    run then predicts ``weight * network + (1 - weight) * forest`` (``ForestBlend``). The validation
-    and test graphs are never seen by the forest. Doing it again replaces the forest.
+    run then predicts ``weight * network + (1 - weight) * forest`` (``ForestBlend``). ``weight="auto"``
+    takes the weight of ``WEIGHTS`` whose blend scores best on the validation graphs (``choose_weight``).
+    The forest never sees the validation and test graphs. Doing it again replaces the forest.
 
     Returns the ``forest`` entry written to ``run.json``.
 
     Raises:
-        ConfigError: the graphs carry no fingerprint or descriptors, or ``trees`` / ``weight`` are out of range.
+        ConfigError: the graphs carry no fingerprint or descriptors, ``trees`` / ``weight`` are out of range, or
+            ``weight="auto"`` with no validation graphs.
     """
-    if trees < 1 or not 0 <= weight <= 1:
-        raise ConfigError(f"a forest blend needs trees >= 1 and a network weight in [0, 1], got {trees} and {weight}")
+    check_weight(trees, weight)
+    if weight == AUTO and not len(split.val):
+        raise ConfigError("forest weight 'auto' is chosen on the validation graphs, and the split has none")
     found = forest_features(dataset)
     if found is None:
         raise ConfigError(f"dataset {dataset.meta['name']!r} carries no fingerprint or global descriptors for a forest "
@@ -130,13 +137,64 @@ def add_forest(run_dir, dataset: GraphDataset, split: Split, trees: int = 200, w
     labels = dataset.labels
     classify = is_classification(info["task"])
     y = (labels if classify else TargetScaler.from_dict(info["scaler"]).scale(labels)).double().numpy()
-    ensemble = TreeEnsemble.from_sklearn(fit_forests(features.astype(np.float32), y, rows, seed, trees, classify,
-                                                            kind="extra"))
+    models = fit_forests(features.astype(np.float32), y, rows, seed, trees, classify, kind="extra")
+    choice = {}
+    if weight == AUTO:
+        val = np.asarray(split.val, dtype=int)
+        forest = forest_predictions(models, features[val].astype(np.float32))
+        network = _network_predictions(run_dir, dataset, val, device)
+        if not classify:  # the forest predicts standardized targets, the network the targets' units
+            scaler = TargetScaler.from_dict(info["scaler"])
+            network = scaler.scale(torch.as_tensor(network)).double().numpy()
+        weight, scores = choose_weight(y[val], network, forest, classify)
+        choice = {"weight_chosen_on": "validation", "validation_scores": scores}
+    ensemble = TreeEnsemble.from_sklearn(models)
     state = {**{f"trees.{k}": v for k, v in ensemble.state_dict().items()}, "fill": torch.as_tensor(fill)}
     with atomic_path(run_dir / checkpoint.FOREST) as temporary:
         torch.save(state, temporary)
-    info["forest"] = {"kind": "extra", "trees": trees, "weight": weight, "seed": seed, "parts": parts, "nodes": len(ensemble.feature),
-                      "tree_count": len(ensemble.root), "depth": ensemble.depth, "out_dim": ensemble.out_dim,
-                      "bytes": (run_dir / checkpoint.FOREST).stat().st_size}
+    info["forest"] = {"kind": "extra", "trees": trees, "weight": float(weight), "seed": seed, "parts": parts,
+                      "nodes": len(ensemble.feature), "tree_count": len(ensemble.root), "depth": ensemble.depth,
+                      "out_dim": ensemble.out_dim, "bytes": (run_dir / checkpoint.FOREST).stat().st_size, **choice}
     checkpoint.save_info(run_dir, info)
     return info["forest"]
+
+
+def check_weight(trees: int, weight: float | str) -> None:
+    """Refuse a forest of fewer than one tree, or a network weight neither ``"auto"`` nor in [0, 1]."""
+    number = isinstance(weight, int | float) and not isinstance(weight, bool)
+    if trees < 1 or not (weight == AUTO or number and 0 <= weight <= 1):
+        raise ConfigError(f"a forest blend needs trees >= 1 and a forest_weight (the network's share) in [0, 1] or "
+                          f"{AUTO!r}, got {trees} trees and forest_weight {weight!r}")
+
+
+def choose_weight(y: np.ndarray, network: np.ndarray, forest: np.ndarray, classify: bool) -> tuple[float, dict]:
+    """The network weight of ``WEIGHTS`` whose blend ``w * network + (1 - w) * forest`` scores best against ``y``
+    (NaN: label missing), and every weight's score.
+
+    The score is the mean ROC-AUC over the labels (classification) or minus the mean absolute error of the
+    standardized targets (regression: pass standardized ``y`` and predictions). Ties go to the weight nearest
+    0.5; without any score (no label with both classes) the weight is 0.5.
+    """
+    scores = {}
+    for w in WEIGHTS:
+        blend = w * network + (1 - w) * forest
+        if classify:
+            value = classification_metrics(y, blend, [str(j) for j in range(y.shape[1])])["roc_auc"]
+        else:
+            value = -float(np.nanmean(np.nanmean(np.abs(blend - y), axis=0)))
+        scores[w] = None if value is None or not np.isfinite(value) else round(float(value), 6)
+    ranked = [w for w in WEIGHTS if scores[w] is not None]
+    best = max(ranked, key=lambda w: (scores[w], -abs(w - 0.5))) if ranked else 0.5
+    return best, {str(w): s for w, s in scores.items()}
+
+
+def _network_predictions(run_dir: Path, dataset: GraphDataset, rows: np.ndarray, device) -> np.ndarray:
+    """The run's network alone (a blend already there is set aside) on the graphs ``rows``: probabilities for
+    classification, the targets' units for regression."""
+    from molgnn.train.evaluate import predict_batches  # evaluate imports the baselines, which import this module
+    from molgnn.train.loader import expanded_batches
+
+    run = checkpoint.load_run(run_dir, device)
+    network = run.model.network if isinstance(run.model, ForestBlend) else run.model
+    graphs = dataset[torch.as_tensor(rows)]
+    return predict_batches(network, expanded_batches(graphs, 256), run.task, run.scaler, device)[1].astype(np.float64)

@@ -311,7 +311,7 @@ class Training:
         def final_metrics() -> dict:
             if self.config.forest_trees:
                 add_forest(self.run_dir, self.dataset, self.split, self.config.forest_trees, self.config.forest_weight,
-                           self.config.seed)
+                           self.config.seed, self.learners.device)
             run = checkpoint.load_run(self.run_dir, self.learners.device)
             metrics = evaluate_split(run, self.dataset, self.split, self.run_dir, self.state["history"],
                                      self.config.batch_size, self.learners.device)
@@ -330,8 +330,8 @@ def _check_same_run(run_dir: Path, dataset: GraphDataset, config: TrainConfig) -
     saved = run_dir / "config.json"
     if not saved.exists():
         return
-    found = json.loads(saved.read_text())
-    differ = sorted(k for k in set(found) | set(config.to_dict()) if found.get(k) != config.to_dict().get(k))
+    found, wanted = _deciding(json.loads(saved.read_text())), _deciding(config.to_dict())
+    differ = sorted(k for k in set(found) | set(wanted) if found.get(k) != wanted.get(k))
     info = run_dir / checkpoint.INFO
     if info.exists() and _comparable(json.loads(info.read_text()).get("featurizer", {})) != _comparable(dataset.meta["featurizer"]):
         differ.append("featurizer")
@@ -339,6 +339,12 @@ def _check_same_run(run_dir: Path, dataset: GraphDataset, config: TrainConfig) -
         raise ConfigError(f"{run_dir} holds a run with another training config or data (they differ in "
                           f"{', '.join(differ)}); train into another folder, or start over there with resume=False "
                           "(molgnn train --no-resume)")
+
+
+def _deciding(config: dict) -> dict:
+    """A saved config without the settings that decide nothing in it: the forest's weight in a run without a forest
+    (so a run saved before ``forest_weight``'s default changed still resumes)."""
+    return {k: v for k, v in config.items() if not (k == "forest_weight" and not config.get("forest_trees"))}
 
 
 def _comparable(featurizer: dict) -> dict:

@@ -14,7 +14,7 @@ from molgnn.screen import predict
 from molgnn.train.checkpoint import CheckpointError, load_run
 from molgnn.train.config import TrainConfig
 from molgnn.train.evaluate import predict_batches
-from molgnn.train.forest import filled, fit_forests, forest_features, forest_predictions
+from molgnn.train.forest import WEIGHTS, choose_weight, filled, fit_forests, forest_features, forest_predictions
 from molgnn.train.loader import expanded_batches
 from molgnn.train.metrics import tune_thresholds
 from molgnn.train.trainer import train
@@ -86,16 +86,39 @@ def test_a_blended_run_predicts_the_weighted_average_of_its_network_and_its_fore
     assert metrics["test_parts_tuned_threshold"]["forest alone"]["f1_macro"] == pytest.approx(tuned["f1_macro"])
 
 
-def test_a_regression_blend_averages_in_the_targets_units(data_dir, tmp_path):
+def test_a_regression_blend_takes_the_weight_best_on_validation_and_averages_in_the_targets_units(data_dir, tmp_path):
     dataset, _ = _molecules(data_dir, "delaney", 240)
     metrics = train(dataset, tmp_path / "run", _config(forest_trees=20, target_transform="none"), progress=False)
-    test = make_split("random", len(dataset), seed=0).test
+    choice = json.loads((tmp_path / "run" / "run.json").read_text())["forest"]  # forest_weight "auto", the default
+    split = make_split("random", len(dataset), seed=0)
+    run, network_val, forest_val = _network_and_forest(tmp_path / "run", dataset, split.val)
+    y_val = run.scaler.scale(dataset.labels[torch.as_tensor(split.val)]).double().numpy()
+    network_val = run.scaler.scale(torch.as_tensor(network_val)).double().numpy()
+    errors = {w: np.abs(w * network_val + (1 - w) * forest_val - y_val).mean() for w in WEIGHTS}
+    weight = choice["weight"]
+    assert choice["weight_chosen_on"] == "validation" and weight == min(errors, key=errors.get)
+    assert choice["validation_scores"][str(weight)] == pytest.approx(-errors[weight], abs=1e-5)
+    test = split.test
     run, network, forest = _network_and_forest(tmp_path / "run", dataset, test)
-    blended = 0.5 * network + 0.5 * run.scaler.unscale(torch.as_tensor(forest)).numpy()
+    blended = weight * network + (1 - weight) * run.scaler.unscale(torch.as_tensor(forest)).numpy()
     _, predicted, _ = predict_batches(run.model, expanded_batches(dataset[torch.as_tensor(test)], 64), run.task, run.scaler,
                                       "cpu")
     np.testing.assert_allclose(predicted, blended, rtol=1e-4, atol=1e-4)
     assert metrics["test_baselines"]["random forest on the descriptors"]  # the baselines stand beside the blend
+
+
+def test_the_chosen_weight_is_the_part_that_ranks_validation_best():
+    y = np.array([[0, 1], [0, 1], [1, 0], [1, np.nan], [0, 0], [1, 1]], dtype=float)
+    right = np.where(np.isnan(y), 0.5, y)
+    wrong = 1 - right  # ranks every label backwards
+    weight, scores = choose_weight(y, right, wrong, classify=True)  # the network ranks right: any share above 0.5 is
+    assert weight == 0.6 and scores["0.6"] == scores["1.0"] == 1.0 and scores["0.4"] == 0.0  # perfect; the nearest wins
+    assert choose_weight(y, wrong, right, classify=True)[0] == 0.4  # the forest ranks right
+    weight, scores = choose_weight(y, right, right, classify=True)
+    assert weight == 0.5 and set(scores.values()) == {1.0}  # a tie goes to the even blend
+    one_class = np.ones((4, 1))
+    assert choose_weight(one_class, one_class, one_class, classify=True) == (0.5, {str(w): None for w in WEIGHTS})
+    assert choose_weight(np.array([[1.0], [3.0]]), np.array([[2.0], [2.0]]), np.array([[1.0], [3.0]]), classify=False)[0] == 0.0
 
 
 def test_a_blended_run_with_a_modified_forest_is_refused(tox21, tmp_path):

@@ -248,6 +248,10 @@ def test_resuming_with_another_config_is_refused_before_writing_anything(sider, 
         trainer.train(other_data, run_dir, _config(epochs=1), progress=False)
     assert {path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file()} == written
     assert trainer.train(sider, run_dir, _config(epochs=1), progress=False) == finished  # the same config: found finished
+    # without a forest, the forest's weight decides nothing: a run saved under another default is the same run
+    assert trainer.train(sider, run_dir, _config(epochs=1, forest_weight=0.2), progress=False) == finished
+    with pytest.raises(ConfigError, match=r"differ in forest_trees, forest_weight\)"):
+        trainer.train(sider, run_dir, _config(epochs=1, forest_trees=5, forest_weight=0.2), progress=False)
 
 
 def test_a_model_that_does_not_fit_the_data_leaves_no_folder(sider, tmp_path):
