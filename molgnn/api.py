@@ -102,7 +102,8 @@ class GNNEstimator(BaseEstimator):
             ``cooccurrence``), adding up to ``oversample_budget`` times its size.
         forest_trees, forest_weight: blend the network with a forest of extra trees on the graphs' fingerprint and
             descriptors (0 trees: off; the default molecule featurizer has a fingerprint, a crystal
-            featurizer needs descriptors); see ``TrainConfig``.
+            featurizer needs descriptors), the network's share chosen on validation (``"auto"``) or given;
+            see ``TrainConfig``.
         epochs, batch_size, lr, weight_decay, patience, seed, model_args: see ``TrainConfig``.
 
     Fitted attributes: ``run_`` (the loaded run; an ensemble's first member), ``runs_`` (an ensemble's
@@ -113,7 +114,8 @@ class GNNEstimator(BaseEstimator):
                  batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 20,
                  validation_fraction: float = 0.1, seed: int = 0, model_args: dict | None = None,
                  oversample: str = "none", oversample_budget: float = 0.25, forest_trees: int = 0,
-                 forest_weight: float | str = "auto", run_dir: str | Path | None = None, device: str | None = None, progress: bool = False):
+                 forest_weight: float | str = "auto", run_dir: str | Path | None = None, device: str | None = None,
+                 progress: bool = False):
         self.model = model
         self.task = task
         self.featurizer = featurizer
