@@ -25,9 +25,10 @@
    - descriptors only: ``descriptor_mlp`` (same descriptors, no graph), scikit-learn random forest,
      extremely randomized trees (500 each) and gradient boosting on the same descriptors; gradient
      boosting on the zeo++ table; the training mean;
-   - the combined hybrid blended with a forest of extremely randomized trees on its descriptors (``forest_trees`` 300, fitted
-     on the fold's training part, equal weights; ``molgnn.train.forest``). It counts for the best
-     model, not as a hybrid in "the graph adds value" (half of it is a descriptors-only forest).
+   - the combined hybrid blended with a forest of extremely randomized trees on its descriptors (``forest_trees`` 300,
+     fitted on the fold's training part, the network's share chosen on the fold's validation part;
+     ``molgnn.train.forest``). It counts for the best model, not as a hybrid in "the graph adds value" (part
+     of it is a descriptors-only forest).
 
    Every network trains with one recipe, fixed before the run: AdamW with cosine decay, batch 32, L1
    loss on standardized ``log1p`` uptakes (no negative prediction), weight averaging (``ema``),

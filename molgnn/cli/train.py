@@ -133,6 +133,8 @@ def run(args) -> int:
                 print(f"{split}: {_scores(metrics[split])}")
         for name, scores in metrics.get("test_parts", {}).items():  # a blend's network and forest, each alone
             print(f"test, {name}: {_scores(scores)}")
+        if "blend_network_weight" in metrics:
+            print(f"the blend: {metrics['blend_network_weight']:g} x network + {1 - metrics['blend_network_weight']:g} x forest")
         _print_baselines(metrics)
         print(f"run folder: {args.out}")
     return 0

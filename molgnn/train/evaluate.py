@@ -79,7 +79,8 @@ def evaluate_split(run: checkpoint.Run, dataset, split: Split, run_dir: Path, hi
                    batch_size: int, device) -> dict:
     """Validation and test metrics of the best model, the tuned thresholds, and the run's plots; for a model blended
     with a forest, ``test_parts``: the test metrics of its network alone and of its forest alone (threshold 0.5; for
-    classification also ``test_parts_tuned_threshold``, each part's thresholds tuned on validation)."""
+    classification also ``test_parts_tuned_threshold``, each part's thresholds tuned on validation), and
+    ``blend_network_weight``, the network's share."""
     results, arrays = {}, {}
     for name, indices in (("val", split.val), ("test", split.test)):
         if not len(indices):
@@ -124,4 +125,5 @@ def _part_metrics(run: checkpoint.Run, dataset, split: Split, batch_size: int, d
         if is_classification(run.task) and len(split.val):
             val = predict_batches(part, expanded_batches(val_graphs, batch_size), run.task, run.scaler, device)
             tuned[name] = {**_metrics(run, *test, tune_thresholds(val[0], val[1])), "threshold": "tuned on val"}
-    return {"test_parts": parts, **({"test_parts_tuned_threshold": tuned} if tuned else {})}
+    return {"test_parts": parts, **({"test_parts_tuned_threshold": tuned} if tuned else {}),
+            "blend_network_weight": run.model.weight}

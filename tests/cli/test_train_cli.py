@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from molgnn.cli import main
 
@@ -60,7 +61,12 @@ def test_forest_trees_switches_on_what_the_forest_reads_and_prints_each_part_alo
                  "--forest-trees", "10", "--out", str(run_dir), "--cache-dir", str(tmp_path / "cache")]) == 0
     printed = capsys.readouterr().out
     assert "test, network alone: " in printed and "test, forest alone: " in printed
+    weight = json.loads((run_dir / "run.json").read_text())["forest"]["weight"]  # chosen on validation
+    assert f"the blend: {weight:g} x network + {1 - weight:g} x forest" in printed
     info = json.loads((run_dir / "run.json").read_text())
     assert info["forest"]["parts"] == ["fingerprint", "descriptors"] and info["featurizer"]["fingerprint_bits"] == 2048
     assert main(["predict", str(run_dir), str(tmp_path / "esol.csv"), "--out", str(tmp_path / "p.csv")]) == 0
     assert pd.read_csv(tmp_path / "p.csv")["status"].eq("ok").all()
+    with pytest.raises(SystemExit):
+        main(["train", str(tmp_path / "esol.csv"), "--forest-trees", "10", "--forest-weight", "half"])
+    assert "expected a number in [0, 1] or auto, got 'half'" in capsys.readouterr().err
