@@ -26,6 +26,8 @@ def add_parser(verbs, name: str) -> None:
     parser.add_argument("--timeout", type=float, help="seconds after which no new trial starts")
     parser.add_argument("--sampler-seed", type=int, default=0, help="seed of the Optuna samplers (0)")
     parser.add_argument("--warmup-epochs", type=int, default=3, help="epochs before a trial can be pruned (3)")
+    parser.add_argument("--repeats", type=int, default=1, help="splits of the training and validation records each trial "
+                        "trains on; its score is their mean validation value (1)")
 
 
 def run(args) -> int:
@@ -34,7 +36,7 @@ def run(args) -> int:
     config = config_from_args(args)
     dataset = load_from_args(args)
     result = tune(dataset, Path(args.out), config, trials=args.trials, jobs=args.jobs, timeout=args.timeout,
-                  seed=args.sampler_seed, warmup_epochs=args.warmup_epochs, progress=not args.json)
+                  seed=args.sampler_seed, warmup_epochs=args.warmup_epochs, progress=not args.json, repeats=args.repeats)
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0

@@ -8,6 +8,11 @@
   scored on them, and they stay unseen for the final comparison.
 - Each trial is a normal run folder, ``<study>/trials/trial<N>``; the objective is its best
   validation value of the trainer's monitor (``config.monitor``; ROC-AUC for classification).
+  With ``repeats`` R > 1 a trial trains on R splits of the study's records (the config's split,
+  then the same method and fractions with seeds ``config.seed + 1`` ... ``+ R - 1``; run folders
+  ``trial<N>/split<r>``) and the objective is the mean of their best validation values: on a small
+  validation set (sider's 143 molecules) one split's value is noisy enough that a search mostly
+  finds the luckiest trial, and averaging R splits divides that noise by about the square root of R.
   Trial 0 of a new study is the base config itself (``base_params``), so the study shows what the
   search gained over it.
 - Trials are pruned by Optuna's median rule on the validation curve: a ``Callback`` reports the
@@ -34,9 +39,10 @@ import torch
 from molgnn.atomic import atomic_write_text
 from molgnn.cores import core_budget
 from molgnn.data.dataset import GraphDataset
-from molgnn.data.splits import Split
+from molgnn.data.splits import Split, make_split
 from molgnn.errors import ConfigError
 from molgnn.models.registry import model_spec
+from molgnn.tasks import is_classification
 from molgnn.train.config import TrainConfig
 from molgnn.train.trainer import MAXIMIZED, Callback, config_split, monitor_for, train
 
@@ -65,7 +71,7 @@ class TuneResult:
 
 
 def trial_dir(study_dir: str | Path, number: int) -> Path:
-    """The run folder of trial ``number``."""
+    """The run folder of trial ``number`` (of a study with repeats: the folder of its ``split<r>`` run folders)."""
     return Path(study_dir) / "trials" / f"trial{number}"
 
 
@@ -101,6 +107,16 @@ def trial_config(config: TrainConfig, params: dict) -> TrainConfig:
     return dataclasses.replace(config, **training, model_args=model_args)
 
 
+def study_splits(subset: GraphDataset, split: Split, config: TrainConfig, repeats: int) -> list[Split]:
+    """``split`` (the config's, over the study's records) and ``repeats - 1`` more splits of the same records: the
+    same method and train/validation fractions, seeded ``config.seed + 1``, ``+ 2``, ..."""
+    n = len(subset)
+    fractions = (len(split.train) / n, len(split.val) / n, 0.0)
+    y = subset.labels.numpy() if is_classification(subset.task) else None
+    return [split] + [make_split(config.split, n, smiles=subset.smiles, y=y, fractions=fractions, seed=config.seed + r)
+                      for r in range(1, repeats)]
+
+
 def study_dataset(dataset: GraphDataset, config: TrainConfig) -> tuple[GraphDataset, Split]:
     """The training and validation records of ``config``'s split, and that split over them (no test set)."""
     split = config_split(dataset, config)
@@ -111,23 +127,34 @@ def study_dataset(dataset: GraphDataset, config: TrainConfig) -> tuple[GraphData
                          split.method, split.seed, (n_train / len(kept), n_val / len(kept), 0.0))
 
 
-class PruningCallback(Callback):
-    """Reports the validation monitor of every epoch to the Optuna trial and stops a trial it should prune."""
+class ValueCallback(Callback):
+    """Keeps the validation monitor of every epoch (``values``)."""
 
-    def __init__(self, trial):
-        self.trial, self.pruned, self.values = trial, False, []
+    def __init__(self):
+        self.pruned, self.values = False, []
 
     def on_epoch_end(self, training, epoch: int, row: dict) -> None:
-        value = float(row[f"val_{training.monitor}"])
-        self.values.append(value)
-        self.trial.report(value, epoch)
+        self.values.append(float(row[f"val_{training.monitor}"]))
+
+
+class PruningCallback(ValueCallback):
+    """Also reports the validation monitor of every epoch to the Optuna trial, and stops a trial it should prune."""
+
+    def __init__(self, trial):
+        super().__init__()
+        self.trial = trial
+
+    def on_epoch_end(self, training, epoch: int, row: dict) -> None:
+        super().on_epoch_end(training, epoch, row)
+        self.trial.report(self.values[-1], epoch)
         if self.trial.should_prune():
             self.pruned = True
             training.stop = True
 
 
 def tune(dataset: GraphDataset, study_dir: str | Path, config: TrainConfig, trials: int = 20, jobs: int = 1,
-         timeout: float | None = None, seed: int = 0, warmup_epochs: int = 3, progress: bool = True) -> TuneResult:
+         timeout: float | None = None, seed: int = 0, warmup_epochs: int = 3, progress: bool = True,
+         repeats: int = 1) -> TuneResult:
     """Search hyper-parameters of ``config.model`` on ``dataset``; see the module docstring.
 
     Args:
@@ -143,6 +170,8 @@ def tune(dataset: GraphDataset, study_dir: str | Path, config: TrainConfig, tria
         seed: seed of the samplers (process ``j`` uses ``seed + j``).
         warmup_epochs: epochs a trial runs before it can be pruned.
         progress: print one line per finished trial.
+        repeats: splits each trial trains on, its objective their mean (pruning watches the first); a study
+            keeps the number it was started with.
     """
     import optuna
 
@@ -150,28 +179,33 @@ def tune(dataset: GraphDataset, study_dir: str | Path, config: TrainConfig, tria
     study_dir.mkdir(parents=True, exist_ok=True)
     if not model_spec(config.model).search_space:
         raise ConfigError(f"model {config.model!r} declares no search space")
-    if trials < 1 or jobs < 1:
-        raise ConfigError(f"trials and jobs must be >= 1, got {trials} and {jobs}")
+    if trials < 1 or jobs < 1 or repeats < 1:
+        raise ConfigError(f"trials, jobs and repeats must be >= 1, got {trials}, {jobs} and {repeats}")
     monitor = monitor_for(config, dataset.task)
     storage = f"sqlite:///{study_dir / STUDY_FILE}"
     study = optuna.create_study(storage=_storage(storage), study_name="molgnn", load_if_exists=True,
                                 direction="maximize" if monitor in MAXIMIZED else "minimize")
     if not study.trials:  # a new study: its first trial is the base config, the figure the search has to beat
+        study.set_user_attr("repeats", repeats)
         study.enqueue_trial(base_params(config))
+    if study.user_attrs.get("repeats", 1) != repeats:
+        raise ConfigError(f"the study in {study_dir} scores each trial on {study.user_attrs.get('repeats', 1)} split(s), "
+                          f"not {repeats}: resume it with that number, or start a study in another folder")
     subset, split = study_dataset(dataset, config)
+    splits = study_splits(subset, split, config, repeats)
     atomic_write_text(study_dir / "base_config.json", json.dumps(config.to_dict(), indent=1))
     threads = max(1, core_budget() // jobs)
     arguments = (str(study_dir), storage, config.to_dict(), trials, timeout, warmup_epochs, progress, threads)
     if jobs == 1:
-        _optimize(subset, split, *arguments, seed)
+        _optimize(subset, splits, *arguments, seed)
     else:
         with ProcessPoolExecutor(jobs, initializer=torch.set_num_threads, initargs=(threads,)) as pool:
-            for future in [pool.submit(_optimize, subset, split, *arguments, seed + j) for j in range(jobs)]:
+            for future in [pool.submit(_optimize, subset, splits, *arguments, seed + j) for j in range(jobs)]:
                 future.result()
     return _result(optuna.load_study(study_name="molgnn", storage=_storage(storage)), study_dir, config, monitor)
 
 
-def _optimize(subset: GraphDataset, split: Split, study_dir: str, storage: str, config: dict, trials: int,
+def _optimize(subset: GraphDataset, splits: list[Split], study_dir: str, storage: str, config: dict, trials: int,
               timeout: float | None, warmup_epochs: int, progress: bool, threads: int, seed: int) -> None:
     """One process of the study: run trials until the study has ``trials`` finished ones."""
     import optuna
@@ -187,13 +221,18 @@ def _optimize(subset: GraphDataset, split: Split, study_dir: str, storage: str, 
         return
 
     def objective(trial) -> float:
-        callback = PruningCallback(trial)
         trial_config_ = trial_config(base, suggest(trial, space))
-        train(subset, trial_dir(study_dir, trial.number), trial_config_, split=split, resume=False, progress=False,
-              callbacks=[callback], threads=threads)
-        if callback.pruned:
-            raise optuna.TrialPruned()
-        return max(callback.values) if study.direction == optuna.study.StudyDirection.MAXIMIZE else min(callback.values)
+        folder, best = trial_dir(study_dir, trial.number), []
+        for r, split in enumerate(splits):
+            callback = PruningCallback(trial) if r == 0 else ValueCallback()
+            train(subset, folder if len(splits) == 1 else folder / f"split{r}", trial_config_, split=split, resume=False,
+                  progress=False, callbacks=[callback], threads=threads)
+            if callback.pruned:
+                raise optuna.TrialPruned()
+            best.append(max(callback.values) if study.direction == optuna.study.StudyDirection.MAXIMIZE
+                        else min(callback.values))
+            trial.set_user_attr("values", best)
+        return float(np.mean(best))
 
     def report(study_, trial) -> None:
         if progress:

@@ -11,7 +11,8 @@ from molgnn.train import trainer
 from molgnn.train.checkpoint import load_run
 from molgnn.train.config import TrainConfig
 from molgnn.train.ensemble import member_splits
-from molgnn.train.tune import TRAINING_SPACE, PruningCallback, base_params, study_dataset, suggest, trial_config, tune
+from molgnn.train.tune import (TRAINING_SPACE, PruningCallback, base_params, study_dataset, study_splits, suggest, trial_config,
+                               tune)
 
 
 def _config(**overrides):
@@ -80,8 +81,24 @@ def test_cli_tune_then_train_with_the_best_config(data_dir, tmp_path, capsys):
 
 
 def test_a_study_without_trials_is_refused(sider, tmp_path):
-    with pytest.raises(ConfigError, match="trials and jobs"):
+    with pytest.raises(ConfigError, match="trials, jobs and repeats"):
         tune(sider, tmp_path, _config(), trials=0)
+
+
+def test_repeated_splits_score_a_trial_by_their_mean_and_keep_out_the_test_records(sider, tmp_path):
+    subset, split = study_dataset(sider, _config())
+    splits = study_splits(subset, split, _config(), 3)
+    assert splits[0] is split and len({tuple(s.val) for s in splits}) == 3  # three different validation sets
+    assert all(len(s.test) == 0 and abs(len(s.val) - len(split.val)) <= 1 for s in splits)
+    result = tune(sider, tmp_path / "study", _config(epochs=2), trials=1, warmup_epochs=1, progress=False, repeats=2)
+    best = []
+    for r in range(2):
+        run = tmp_path / "study" / "trials" / "trial0" / f"split{r}"
+        assert json.loads((run / "split.json").read_text())["val"] == [subset.ids[k] for k in splits[r].val]
+        best.append(max(row["val_roc_auc"] for row in json.loads((run / "log.json").read_text())))
+    assert result.best_value == pytest.approx(sum(best) / 2)
+    with pytest.raises(ConfigError, match="scores each trial on 2 split"):  # resumed with another objective
+        tune(sider, tmp_path / "study", _config(epochs=2), trials=2, progress=False)
 
 
 def _start_queued_trials(storage_url: str, ready, queue, asks: int) -> None:
