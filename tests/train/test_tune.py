@@ -11,8 +11,7 @@ from molgnn.train import trainer
 from molgnn.train.checkpoint import load_run
 from molgnn.train.config import TrainConfig
 from molgnn.train.ensemble import member_splits
-from molgnn.train.tune import (TRAINING_SPACE, PruningCallback, base_params, study_dataset, study_splits, suggest, trial_config,
-                               tune)
+from molgnn.train.tune import TRAINING_SPACE, PruningCallback, base_params, study_dataset, study_splits, suggest, trial_config, tune
 
 
 def _config(**overrides):
