@@ -1,7 +1,8 @@
 """The tasks a campaign's Parsl executors run: one simulation, one surrogate training, one inference over the pool.
 
 They take plain, picklable arguments and read what is large (the pool, the oracle's table) once per
-worker process.
+worker process. A simulation worker imports no more than the oracles: the pool and the surrogates (torch)
+are imported by the tasks that use them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from functools import lru_cache
 import numpy as np
 
 from molgnn.campaign.oracles import Outcome, call_oracle, oracle_from_config
-from molgnn.campaign.pool import PoolSpec, load_pool
 
 
 def simulate(oracle: dict, candidate: str, source: str, seconds: float | None) -> Outcome:
@@ -20,15 +20,19 @@ def simulate(oracle: dict, candidate: str, source: str, seconds: float | None) -
     return call_oracle(cached_oracle(oracle), candidate, source, seconds)
 
 
-def train(surrogate: dict, pool: PoolSpec, labelled: dict[str, float], folder: str, seed: int) -> str:
-    """Train a surrogate version on the results ``labelled`` into ``folder`` (``molgnn.campaign.surrogate``)."""
+def train(surrogate: dict, pool, labelled: dict[str, float], folder: str, seed: int) -> str:
+    """Train a surrogate version on the results ``labelled`` into ``folder`` (``molgnn.campaign.surrogate``); ``pool``:
+    a ``PoolSpec``."""
+    from molgnn.campaign.pool import load_pool
     from molgnn.campaign.surrogate import train_surrogate
 
     return str(train_surrogate(surrogate, load_pool(pool), labelled, folder, seed))
 
 
-def infer(folder: str, pool: PoolSpec) -> np.ndarray:
-    """The pool predicted by every member of the surrogate in ``folder``: ``(members, candidates)``."""
+def infer(folder: str, pool) -> np.ndarray:
+    """The pool predicted by every member of the surrogate in ``folder`` (``pool``: a ``PoolSpec``): ``(members,
+    candidates)``."""
+    from molgnn.campaign.pool import load_pool
     from molgnn.campaign.surrogate import surrogate_members
 
     return surrogate_members(folder, load_pool(pool))
