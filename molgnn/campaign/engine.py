@@ -58,8 +58,9 @@ def local_parsl_config(workers: int, run_dir: Path):
                                       heartbeat_period=2, heartbeat_threshold=10,  # a lost worker pool ends within seconds
                                       provider=LocalProvider(init_blocks=1, min_blocks=1, max_blocks=1, worker_init=one_thread))
 
+    # strategy_period: Parsl starts the first blocks on the first pass of its job poller, 5 s after loading by default
     return Config(executors=[executor("simulation", workers), executor("learning", 1)], run_dir=str(run_dir),
-                  strategy="none", initialize_logging=False)
+                  strategy="none", strategy_period=1.0, initialize_logging=False)
 
 
 def user_parsl_config(path: str | Path):
@@ -170,8 +171,9 @@ def _run_thinker(config, state, pool, spec, known, folder, parsl_config, progres
 
     logging.getLogger("parsl").setLevel(logging.WARNING)
     queues = PipeQueues(topics=TOPICS)
-    server = ParslTaskServer([(tasks.simulate, {"executors": ["simulation"]}), (tasks.train, {"executors": ["learning"]}),
-                              (tasks.infer, {"executors": ["learning"]})], queues, parsl_config)
+    server = ParslTaskServer([(tasks.simulate, {"executors": ["simulation"]}), (tasks.prepare, {"executors": ["learning"]}),
+                              (tasks.train, {"executors": ["learning"]}), (tasks.infer, {"executors": ["learning"]})],
+                             queues, parsl_config)
     thinker = _thinker_class()(queues, config, state, pool, spec, known, folder, progress)
     server.start()
     try:
@@ -265,6 +267,8 @@ def _thinker_class():
 
         def _steer(self):
             config, first = self.config, 0 if self.known else 1
+            if config.acquisition != "random":  # the learning worker starts up while the first batch is simulated
+                self._call("prepare", config.surrogate, self.spec)
             while len(self.state.picks) < config.budget and not self._stopping():
                 batch = self.state.batches
                 version = max(first, batch - config.prefetch)

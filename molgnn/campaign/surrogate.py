@@ -66,6 +66,14 @@ def train_surrogate(spec: dict, pool: Pool, labelled: dict[str, float], folder: 
     return folder
 
 
+def import_surrogate(spec: dict) -> None:
+    """Import the libraries that training the surrogate ``spec`` needs (scikit-learn, or torch and the trainer)."""
+    if spec["kind"] == "forest":
+        import sklearn.ensemble  # noqa: F401
+    else:
+        import molgnn.train.trainer  # noqa: F401
+
+
 def surrogate_members(folder: str | Path, pool: Pool) -> np.ndarray:
     """The pool predicted by each member of the surrogate in ``folder``: ``(members, candidates)``."""
     folder = Path(folder)

@@ -20,6 +20,16 @@ def simulate(oracle: dict, candidate: str, source: str, seconds: float | None) -
     return call_oracle(cached_oracle(oracle), candidate, source, seconds)
 
 
+def prepare(surrogate: dict, pool) -> int:
+    """Read the pool (``PoolSpec``) and import what training ``surrogate`` needs, once per learning worker, while the
+    first batch is simulated; returns the pool's size."""
+    from molgnn.campaign.pool import load_pool
+    from molgnn.campaign.surrogate import import_surrogate
+
+    import_surrogate(surrogate)
+    return len(load_pool(pool).ids)
+
+
 def train(surrogate: dict, pool, labelled: dict[str, float], folder: str, seed: int) -> str:
     """Train a surrogate version on the results ``labelled`` into ``folder`` (``molgnn.campaign.surrogate``); ``pool``:
     a ``PoolSpec``."""
