@@ -515,10 +515,13 @@ def main(argv: list[str] | None = None) -> dict:
 
     import molgnn.train.trainer  # noqa: F401  (imported once here; the forked workers inherit it)
 
+    finished = {"molgnn": [job for job in molgnn_jobs if (Path(job["run_dir"]) / "metrics.json").exists()],
+                "chemprop": [job for job in chemprop_jobs if (Path(job["run_dir"]) / "time.json").exists()],
+                "baselines": [job for job in baseline_jobs if (Path(job["run_dir"]) / "baselines.json").exists()]}
     if args.report_only:
-        molgnn_jobs = [job for job in molgnn_jobs if (Path(job["run_dir"]) / "metrics.json").exists()]
-        chemprop_jobs = [job for job in chemprop_jobs if (Path(job["run_dir"]) / "time.json").exists()]
-        baseline_jobs = [job for job in baseline_jobs if (Path(job["run_dir"]) / "baselines.json").exists()]
+        molgnn_jobs, chemprop_jobs, baseline_jobs = finished["molgnn"], finished["chemprop"], finished["baselines"]
+    # how many runs this invocation found finished in --work-dir (a resumed experiment's wall time is not the protocol's)
+    reused = {kind: len(jobs) for kind, jobs in finished.items()}
     rows = []
     # seed by seed, so that an experiment stopped early leaves whole (split, seed) pairs to compare
     jobs = sorted([(chemprop_run, job) for job in chemprop_jobs] + [(molgnn_run, job) for job in molgnn_jobs]
@@ -535,6 +538,7 @@ def main(argv: list[str] | None = None) -> dict:
         blends = [{**job, "source_dir": job["run_dir"], "run_dir": str(Path(job["run_dir"]).parent / BLEND)}
                   for job in molgnn_jobs if job["model"] == MODEL and job["oversample"] == "none"
                   and (Path(job["run_dir"]) / "metrics.json").exists()]
+        reused["blends"] = sum((Path(job["run_dir"]) / "metrics.json").exists() for job in blends)
         if args.report_only:
             blends = [job for job in blends if (Path(job["run_dir"]) / "metrics.json").exists()]
         for k, rows_of_job in enumerate(pool.map(blend_run, blends), 1):
@@ -549,10 +553,12 @@ def main(argv: list[str] | None = None) -> dict:
     note = (f"{'Quick mode: subsets ' + json.dumps(config['rows']) + ', ' if args.quick else ''}"
             f"{'Report of the finished runs only (--report-only), ' if args.report_only else ''}"
             f"chemprop: {chemprop_note or 'chemprop 2 CLI, defaults, and with v1_rdkit_2d_normalized'}; "
-            f"wall time {wall:.0f} s with {args.jobs} parallel run(s).")
+            f"wall time {wall:.0f} s with {args.jobs} parallel run(s); {sum(reused.values())} run(s) found finished in "
+            f"the work folder and not repeated.")
     report = markdown(summary, comparisons, labels, config, note)
     (out / "drug_effects.md").write_text(report)
-    result = {"benchmark": "drug_effects", "quick": args.quick, "commit": commit, "runs": len(rows), "wall_s": round(wall, 1),
+    result = {"benchmark": "drug_effects", "quick": args.quick, "commit": commit, "runs": len(rows), "reused_runs": reused,
+              "wall_s": round(wall, 1),
               "jobs": args.jobs, "chemprop": chemprop_note or "ok", "goals": goals(summary, comparisons),
               "report": str(out / "drug_effects.md"), "figures": plot(summary, out)}
     (out / "drug_effects.json").write_text(json.dumps({**result, "config": {k: v for k, v in config.items() if k != "rows"},

@@ -38,6 +38,7 @@ def test_drug_effects_benchmark_quick(data_dir, tmp_path):
     chemprops = 2 * 2 if summary["chemprop"] == "ok" else 0  # chemprop with, without descriptors
     blends = 2 * 2  # per data set, the no-oversampling run blended with a forest, and that forest alone
     assert summary["runs"] == molgnn_runs + baselines + blends + chemprops
+    assert summary["reused_runs"] == {"molgnn": 0, "chemprop": 0, "baselines": 0, "blends": 0}  # a new work folder
     for goals in summary["goals"].values():
         assert 0 <= goals["roc_auc_stratified"] <= 1 and goals["rare_f1_wins"].keys() == {"none", "ml-ros", "mlsmote"}
         assert 0.5 < goals["forest_roc_auc_stratified"] <= 1 and isinstance(goals["ahead_of_forest"], bool)
@@ -51,6 +52,10 @@ def test_drug_effects_benchmark_quick(data_dir, tmp_path):
     assert report.count("| mean | none | 1 | 0.500 ± 0.000") == 2
     saved = json.loads((tmp_path / "out" / "drug_effects.json").read_text())
     assert set(saved["rare_labels"]["tox21"]) <= set(saved["per_label_f1"]["tox21"]) and len(saved["rare_labels"]["tox21"]) == 4
+    again = run_quick("drug_effects.py", "--data-dir", data_dir, "--work-dir", tmp_path / "work", "--out", tmp_path / "again",
+                      "--report-only")  # every run found finished: reported, not repeated
+    assert again["runs"] == summary["runs"] and again["goals"] == summary["goals"]
+    assert again["reused_runs"] == {"molgnn": molgnn_runs, "chemprop": chemprops, "baselines": 2, "blends": 2}
 
 
 @pytest.mark.slow
