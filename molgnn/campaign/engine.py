@@ -37,7 +37,7 @@ from molgnn.errors import ConfigError, MolgnnError
 EXECUTORS = ("simulation", "learning")
 TOPICS = ("simulate", "learn")
 # simulations sent per oracle worker beyond the one it runs: the next waits in Parsl's queue, so a worker starts it as
-# soon as it is free instead of after a result's round trip through Colmena and the thinker (about 0.2 s a call)
+# soon as it is free instead of after a result's round trip through Colmena and the thinker
 QUEUED_PER_WORKER = 1
 
 

@@ -21,7 +21,7 @@ def simulate(oracle: dict, candidate: str, source: str, seconds: float | None) -
 
 
 def prepare(surrogate: dict, pool) -> int:
-    """Read the pool (``PoolSpec``) and import what training ``surrogate`` needs, once per learning worker, while the
+    """Read the pool (``PoolSpec``) into the learning worker and import what training ``surrogate`` needs, while the
     first batch is simulated; returns the pool's size."""
     from molgnn.campaign.pool import load_pool
     from molgnn.campaign.surrogate import import_surrogate
