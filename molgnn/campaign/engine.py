@@ -203,7 +203,6 @@ def _thinker_class():
             self.ready = collections.deque(state.pending)
             self.changed = threading.Condition()
             self.in_flight = 0
-            self._sent_at_most = config.workers * (1 + QUEUED_PER_WORKER)
             self.error: str | None = None
             self.busy_seconds = 0.0
             self.first_started: float | None = None  # when the first simulation of this run started, and the last ended
@@ -212,9 +211,10 @@ def _thinker_class():
         # -- simulations
         @agent
         def submit(self):
+            sent_at_most = self.config.workers * (1 + QUEUED_PER_WORKER)
             while True:
                 with self.changed:
-                    self.changed.wait_for(lambda: self._stopping() or (self.ready and self.in_flight < self._sent_at_most))
+                    self.changed.wait_for(lambda: self._stopping() or (self.ready and self.in_flight < sent_at_most))
                     if self._stopping():
                         return
                     candidate = self.ready.popleft()

@@ -141,17 +141,18 @@ def add_forest(run_dir, dataset: GraphDataset, split: Split, trees: int = 200, w
     info = json.loads((run_dir / checkpoint.INFO).read_text())
     rows = np.asarray(split.train, dtype=int)
     features, fill = filled(features, rows)
+    features = features.astype(np.float32)
     labels = dataset.labels
     classify = is_classification(info["task"])
-    y = (labels if classify else TargetScaler.from_dict(info["scaler"]).scale(labels)).double().numpy()
-    models = fit_forests(features.astype(np.float32), y, rows, seed, trees, classify, kind="extra")
+    scaler = TargetScaler.from_dict(info["scaler"])
+    y = (labels if classify else scaler.scale(labels)).double().numpy()
+    models = fit_forests(features, y, rows, seed, trees, classify, kind="extra")
     choice = {}
     if weight == AUTO:
         val = np.asarray(split.val, dtype=int)
-        forest = forest_predictions(models, features[val].astype(np.float32))
+        forest = forest_predictions(models, features[val])
         network = _network_predictions(run_dir, dataset, val, device)
         if not classify:  # the forest predicts standardized targets, the network the targets' units
-            scaler = TargetScaler.from_dict(info["scaler"])
             network = scaler.scale(torch.as_tensor(network)).double().numpy()
         weight, scores = choose_weight(y[val], network, forest, classify)
         choice = {"weight_chosen_on": "validation", "validation_scores": scores}
