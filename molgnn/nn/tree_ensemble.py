@@ -20,7 +20,7 @@ class TreeEnsemble(nn.Module):
         nodes: total node count over all trees (``M``).
         trees: tree count (``T``).
         out_dim: output columns (``O``).
-        depth: the deepest path from a root to a leaf (the number of steps evaluation takes).
+        depth: the deepest path from a root to a leaf (the most steps evaluation takes).
 
     Shapes: ``forward(x [B, F]) -> [B, O]``; ``feature, left, right [M]`` int, ``threshold [M]``
     float64, ``value [M]``, ``root, column [T]``.
@@ -76,12 +76,22 @@ class TreeEnsemble(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.float().double()  # scikit-learn compares float32 inputs with float64 thresholds
-        rows = torch.arange(len(x), device=x.device).unsqueeze(1)
-        node = self.root.unsqueeze(0).expand(len(x), -1)
+        trees = len(self.root)
+        node = self.root.repeat(len(x))  # [B * T]: the node that input b has reached in tree t, at b * T + t
+        # Only the (input, tree) pairs not yet at a leaf take a step: the deepest path can be several times the
+        # typical one (extra trees on tox21: 96 steps), so most steps are cheap. On tox21's blend this evaluates
+        # the forest 3.5x faster than stepping every pair the deepest path's number of times.
+        moving = torch.arange(len(node), device=x.device)
+        flat = x.reshape(-1)
         for _ in range(self.depth):
-            goes_left = x[rows, self.feature[node].long()] <= self.threshold[node]
-            node = torch.where(goes_left, self.left[node], self.right[node]).long()
-        leaves = self.value[node]  # [B, T]
+            at = node[moving]
+            inner = self.left[at] != at  # a leaf points to itself
+            moving, at = moving[inner], at[inner]
+            if not len(moving):
+                break
+            value = flat[torch.div(moving, trees, rounding_mode="floor") * x.shape[1] + self.feature[at]]
+            node[moving] = torch.where(value <= self.threshold[at], self.left[at], self.right[at]).long()
+        leaves = self.value[node].view(len(x), trees)  # [B, T]
         total = torch.zeros(len(x), self.out_dim, dtype=leaves.dtype, device=x.device)
         total.index_add_(1, self.column, leaves)
         counts = torch.bincount(self.column, minlength=self.out_dim).clamp(min=1)
