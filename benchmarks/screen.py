@@ -11,6 +11,9 @@ What is compared with what (torch on one thread in every process; the box's 2 co
    sider. Both are timed end to end as fresh processes (imports, model loading, reading, writing
    the predictions): ``speedup`` = molgnn records/s / chemprop records/s (goal >= 3). Without
    chemprop (the ``bench`` extra) ``chemprop`` says "unavailable" and ``speedup`` is null.
+   ``profile``: the two models alone on the library's first 4096 molecules in one process: ms,
+   matrix-multiply MFLOP per molecule and GFLOP/s of each (their arithmetic, not their code, sets
+   what a faster inference can still gain), the top operators, and their ratios.
 2. Memory: peak RSS (``VmHWM``) of the screening process on a tenth of that library and on all
    of it: ``rss_ratio`` = large / small (goal <= 1.2: memory flat in the library's size).
 3. Crystals: the CoRE MOF 2019 database (``core-mof`` package, 2019-ASR + 2019-FSR, ~19k CIFs)
@@ -101,6 +104,33 @@ def run_child(kind: str, spec: dict) -> dict:
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "cpu_s": children_cpu_s() - cpu}
 
 
+def model_arithmetic(call, batches: list) -> dict:
+    """``call(batch)`` on each of ``batches`` in this process (torch on one thread, inference mode): the
+    seconds of each call, the FLOPs of the matrix multiplies (``torch.utils.flop_counter``, counted in a
+    second pass that is not timed) and the shares of the top operators of a ``torch.profiler`` run."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.set_num_threads(1)
+    seconds, flops = [], 0
+    with torch.inference_mode():
+        call(batches[0])  # warm up: lazily built kernels and caches
+        for batch in batches:
+            start = time.perf_counter()
+            call(batch)
+            seconds.append(time.perf_counter() - start)
+            with FlopCounterMode(display=False) as counter:
+                call(batch)
+            flops += counter.get_total_flops()
+        with torch.profiler.profile() as profiler:
+            call(batches[0])
+    events = profiler.key_averages()
+    total_us = sum(e.self_cpu_time_total for e in events)
+    top = sorted(events, key=lambda e: -e.self_cpu_time_total)[:8]
+    return {"batch_seconds": seconds, "flops": flops, "gflop_per_s": flops / sum(seconds) / 1e9,
+            "top_operators_share": {e.key: round(e.self_cpu_time_total / total_us, 3) for e in top}}
+
+
 # --------------------------------------------------------------------------------------- molecules
 
 def molecule_library(data_dir: Path, work: Path, limit: int | None) -> tuple[Path, int, int]:
@@ -162,6 +192,39 @@ def chemprop_predict(model: Path, library: Path, out: Path) -> tuple[float, floa
     return wall, children_cpu_s() - cpu
 
 
+def profile_molecules(run_dir: Path, chemprop_model: Path | None, library: Path, sample: int) -> dict:
+    """The two models alone on the library's first ``sample`` molecules, in this process: ms per molecule,
+    MFLOP per molecule and GFLOP/s of molgnn's model (batches of 256, as ``molgnn screen``) and of
+    chemprop's (its own featurizer and batches of 64, as ``chemprop predict``)."""
+    import pandas as pd
+
+    from molgnn.screen.worker import DROPPED_KEYS
+    from molgnn.train.checkpoint import load_run
+
+    smiles = pd.read_csv(library, usecols=["smiles"], nrows=sample)["smiles"].tolist()
+    run = load_run(run_dir)
+    graphs, _ = run.featurizer.featurize_many(smiles, [str(k) for k in range(len(smiles))])
+    batches = [run.featurizer.expand(graphs.batch(list(range(begin, min(begin + 256, len(graphs)))), drop=DROPPED_KEYS))
+               for begin in range(0, len(graphs), 256)]
+    models = {"molgnn": (model_arithmetic(run.model, batches), len(graphs))}
+    if chemprop_model is not None:
+        from chemprop import data
+        from chemprop.models.utils import load_model
+
+        model = load_model(chemprop_model, multicomponent=False).eval()
+        points = [data.MoleculeDatapoint.from_smi(text) for text in smiles]
+        loader = data.build_dataloader(data.MoleculeDataset(points), 64, 0, shuffle=False)
+        models["chemprop"] = (model_arithmetic(lambda batch: model(batch.bmg, batch.V_d, batch.X_d), list(loader)), len(points))
+    profile = {"molecules": len(smiles), "mean_atoms": float(graphs.data.x.shape[0]) / max(len(graphs), 1)}
+    for name, (figures, n) in models.items():
+        profile[name] = {"ms_per_molecule": 1e3 * sum(figures["batch_seconds"]) / n, "mflop_per_molecule": figures["flops"] / n / 1e6,
+                         "gflop_per_s": figures["gflop_per_s"], "top_operators_share": figures["top_operators_share"]}
+    if "chemprop" in profile:
+        profile["model_time_ratio"] = profile["chemprop"]["ms_per_molecule"] / profile["molgnn"]["ms_per_molecule"]
+        profile["flop_ratio"] = profile["molgnn"]["mflop_per_molecule"] / profile["chemprop"]["mflop_per_molecule"]
+    return profile
+
+
 def bench_molecules(args, work: Path) -> dict:
     library, n, excluded = molecule_library(args.data_dir, work, 4000 if args.quick else args.molecule_limit)
     small, n_small, _ = molecule_library(args.data_dir, work, 400 if args.quick else n // 10)
@@ -192,6 +255,10 @@ def bench_molecules(args, work: Path) -> dict:
     rss_ratio = molgnn["peak_mb"] / small_run["peak_mb"]
     print(f"peak RSS: {small_run['peak_mb']:.0f} MB for {n_small} records, {molgnn['peak_mb']:.0f} MB for {n} "
           f"({rss_ratio:.2f}x; workers {small_run['workers_peak_mb']:.0f} / {molgnn['workers_peak_mb']:.0f} MB)", flush=True)
+    profile = profile_molecules(molgnn_run, chemprop_model, library, 512 if args.quick else 4096)
+    print(f"models alone on {profile['molecules']} molecules (mean {profile['mean_atoms']:.1f} atoms): " + "; ".join(
+        f"{name} {p['ms_per_molecule']:.3f} ms, {p['mflop_per_molecule']:.1f} MFLOP per molecule at {p['gflop_per_s']:.1f} GFLOP/s"
+        for name, p in profile.items() if isinstance(p, dict)), flush=True)
     return {
         "records": n, "unparsable_left_out": excluded, "model": "hybrid (AttentiveFP + 2048-bit Morgan), sider, 1 epoch",
         "molgnn": {"end_to_end_s": molgnn["end_to_end_s"], "records_per_s": rate,
@@ -201,6 +268,7 @@ def bench_molecules(args, work: Path) -> dict:
         "chemprop": chemprop, "speedup": speedup, "cpu_speedup": cpu_speedup,
         "memory": {"small_records": n_small, "large_records": n, "small_peak_mb": small_run["peak_mb"],
                    "large_peak_mb": molgnn["peak_mb"], "rss_ratio": rss_ratio},
+        "profile": profile,
     }
 
 
@@ -251,7 +319,6 @@ def train_crystal_model(args, work: Path) -> Path:
 def profile_crystals(run_dir: Path, library: str, sample: int) -> dict:
     """ms per structure of each stage, on the library's first ``sample`` structures, in this process."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
     from torch_geometric.data import Batch
 
     from molgnn.chem.charge_equilibration import EQeq
@@ -291,28 +358,15 @@ def profile_crystals(run_dir: Path, library: str, sample: int) -> dict:
         del graph.id
         graphs.append(graph)
         atoms.append(len(crystal))
-    flops = 0
-    with torch.inference_mode():
-        for begin in range(0, len(graphs), 32):
-            batch = featurizer.expand(Batch.from_data_list(graphs[begin:begin + 32]))
-            start = time.perf_counter()
-            run.model(batch)
-            times["model"].append((time.perf_counter() - start) / batch.num_graphs)
-            times["model"].extend([times["model"][-1]] * (batch.num_graphs - 1))
-            with FlopCounterMode(display=False) as counter:
-                run.model(batch)
-            flops += counter.get_total_flops()
-        with torch.profiler.profile() as profiler:
-            run.model(featurizer.expand(Batch.from_data_list(graphs[:32])))
-    operators = sorted(profiler.key_averages(), key=lambda e: -e.self_cpu_time_total)[:8]
-    total_us = sum(e.self_cpu_time_total for e in profiler.key_averages())
-    model_s = sum(times["model"])
+    batches = [featurizer.expand(Batch.from_data_list(graphs[begin:begin + 32])) for begin in range(0, len(graphs), 32)]
+    model = model_arithmetic(run.model, batches)
+    for batch, seconds in zip(batches, model["batch_seconds"]):
+        times["model"].extend([seconds / batch.num_graphs] * batch.num_graphs)
     return {"structures": len(graphs), "median_atoms": statistics.median(atoms) if atoms else None,
             "ms_per_structure": {k: 1e3 * statistics.mean(v) if v else None for k, v in times.items()},
             "model_median_ms": 1e3 * statistics.median(times["model"]) if graphs else None,
-            "model_mflop_per_structure": flops / max(len(graphs), 1) / 1e6,
-            "model_gflop_per_s": flops / model_s / 1e9 if model_s else None,
-            "model_top_operators_share": {e.key: round(e.self_cpu_time_total / total_us, 3) for e in operators}}
+            "model_mflop_per_structure": model["flops"] / max(len(graphs), 1) / 1e6,
+            "model_gflop_per_s": model["gflop_per_s"], "model_top_operators_share": model["top_operators_share"]}
 
 
 def bench_crystals(args, work: Path) -> dict:
