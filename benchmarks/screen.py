@@ -112,6 +112,8 @@ def model_arithmetic(call, batches: list) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
     torch.set_num_threads(1)
+    if not batches:
+        return {"batch_seconds": [], "flops": 0, "gflop_per_s": None, "top_operators_share": {}}
     seconds, flops = [], 0
     with torch.inference_mode():
         call(batches[0])  # warm up: lazily built kernels and caches
