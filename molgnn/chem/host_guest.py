@@ -21,7 +21,8 @@ From the energies ``U`` of the insertions (``f`` the fraction of random position
 ``A_p = -kT ln <exp(-U/kT)>_orientations`` the free energy of a position):
 
 * Henry coefficient ``K_H = f <exp(-U/kT)> / (R T rho)``, mol/(kg Pa), reported as ``log10``
-  (floored at ``HENRY_FLOOR``: a framework with no room for CO2 has ``K_H = 0``);
+  (floored at ``HENRY_FLOOR``: a framework with no room for CO2 has ``K_H = 0``, and every other
+  descriptor 0 too: where all positions repel, their Boltzmann averages describe no adsorption);
 * heat of adsorption at infinite dilution ``Q = R T - <U exp(-U/kT)> / <exp(-U/kT)>``, kJ/mol,
   and the Boltzmann-weighted means of its Lennard-Jones and Coulomb parts;
 * the lowest energy found;
@@ -130,13 +131,16 @@ class HostGuestEnergies:
     def _summary(self, lj: np.ndarray, coulomb: np.ndarray, fraction: float, rho: float) -> dict:
         """The descriptors from ``[positions, orientations]`` energies (K)."""
         bins = len(self.bin_edges)
-        if lj.size == 0:  # no room for CO2: a valid result
-            return {"log10_henry": np.log10(HENRY_FLOOR), "heat_of_adsorption": 0.0, "boltzmann_lj": 0.0,
-                    "boltzmann_coulomb": 0.0, "min_energy": 0.0, "volume": np.zeros(bins), "weight": np.zeros(bins)}
+        no_room = {"log10_henry": np.log10(HENRY_FLOOR), "heat_of_adsorption": 0.0, "boltzmann_lj": 0.0,
+                   "boltzmann_coulomb": 0.0, "min_energy": 0.0, "volume": np.zeros(bins), "weight": np.zeros(bins)}
+        if lj.size == 0:  # no position clear of the atoms
+            return no_room
         energy = lj + coulomb
         boltzmann = np.exp(-np.clip(energy, -700.0 * self.temperature, 700.0 * self.temperature) / self.temperature)
         total = boltzmann.sum()
         henry = fraction * boltzmann.mean() / (GAS_CONSTANT * 1e3 * self.temperature * rho * 1e3)  # mol/(kg Pa)
+        if not henry > HENRY_FLOOR:  # room only for repulsive positions: their "heat" (up to -1e5 kJ/mol) is no adsorption
+            return no_room
         position_weight = boltzmann.mean(axis=1)
         free_energy = -self.temperature * np.log(np.maximum(position_weight, 1e-300)) * GAS_CONSTANT  # kJ/mol
         which = np.searchsorted(self.bin_edges, free_energy, side="left")  # bin k holds (edge[k-1], edge[k]]

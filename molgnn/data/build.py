@@ -48,7 +48,7 @@ from molgnn.featurize.registry import featurizer_for_kind
 from molgnn.tasks import infer_task
 from molgnn.workers import start_worker
 
-SCHEMA_VERSION = 4  # 4: records with infinite labels are rejected
+SCHEMA_VERSION = 5  # 4: records with infinite labels are rejected; 5: host-guest energies of a framework without room
 GRAPHS = "graphs.pt"  # written last: an entry is complete when it has one
 
 

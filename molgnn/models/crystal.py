@@ -36,6 +36,8 @@ class CrystalGNN(nn.Module):
         heads: attention heads.
         head_hidden: hidden size of the output MLP.
         descriptor_hidden: output size of the descriptor encoder.
+        descriptor_scaling: how the encoder normalizes the descriptors, ``"standard"`` or ``"quantile"``
+            (``molgnn.nn.DescriptorScaler``; quantile keeps one extreme structure from squeezing a column).
         dropout: dropout in the head and the descriptor encoder.
         norm: normalization inside the convolutions, ``"batch"`` (the original), ``"layer"`` or ``"none"``.
 
@@ -47,7 +49,7 @@ class CrystalGNN(nn.Module):
     def __init__(self, node_dim: int, edge_dim: int, out_dim: int, hidden: int = 64, layers: int = 3,
                  edge_update: bool = False, attention: bool = False, charge: bool = False, descriptors: bool = False,
                  descriptor_dim: int = 0, heads: int = 4, head_hidden: int = 128, descriptor_hidden: int = 128,
-                 dropout: float = 0.0, norm: str = "batch"):
+                 descriptor_scaling: str = "standard", dropout: float = 0.0, norm: str = "batch"):
         super().__init__()
         if descriptors and descriptor_dim < 1:
             raise ConfigError("a hybrid model needs descriptor_dim >= 1 (a featurizer with descriptors)")
@@ -58,7 +60,8 @@ class CrystalGNN(nn.Module):
             NeighborAttentionConv(hidden, edge_dim, heads, norm=norm) if attention else CGCNNConv(hidden, edge_dim, norm)
             for _ in range(layers)
         ])
-        self.descriptor_encoder = DescriptorEncoder(descriptor_dim, descriptor_hidden, dropout) if descriptors else None
+        self.descriptor_encoder = DescriptorEncoder(descriptor_dim, descriptor_hidden, dropout, descriptor_scaling) \
+            if descriptors else None
         joined = hidden + (descriptor_hidden if descriptors else 0)
         self.head = nn.Sequential(nn.Linear(joined, head_hidden), nn.Softplus(), nn.Dropout(dropout),
                                   nn.Linear(head_hidden, out_dim))
@@ -85,12 +88,15 @@ class DescriptorMLP(nn.Module):
     It reads no atoms or bonds, so next to a hybrid model on the same descriptors it measures what
     the graph adds.
 
+    ``descriptor_scaling`` as in ``CrystalGNN``.
+
     Shapes: a ``Batch`` with ``descriptors [B, descriptor_dim]`` -> ``[B, out_dim]``.
     """
 
-    def __init__(self, descriptor_dim: int, out_dim: int, hidden: int = 256, dropout: float = 0.1):
+    def __init__(self, descriptor_dim: int, out_dim: int, hidden: int = 256, dropout: float = 0.1,
+                 descriptor_scaling: str = "standard"):
         super().__init__()
-        self.encoder = DescriptorEncoder(descriptor_dim, hidden, dropout)
+        self.encoder = DescriptorEncoder(descriptor_dim, hidden, dropout, descriptor_scaling)
         self.head = nn.Linear(hidden, out_dim)
 
     def forward(self, data) -> torch.Tensor:

@@ -9,7 +9,7 @@ from molgnn.nn.descriptor_scaler import DescriptorScaler
 
 
 class DescriptorEncoder(nn.Module):
-    r"""Standardize the descriptors, then two layers of ``Linear -> LayerNorm -> SiLU -> Dropout``.
+    r"""Normalize the descriptors, then two layers of ``Linear -> LayerNorm -> SiLU -> Dropout``.
 
     .. math:: \mathbf{h} = f_2(f_1(\mathrm{scale}(\mathbf{d}))), \qquad
               f_k(\mathbf{u}) = \mathrm{Dropout}(\mathrm{SiLU}(\mathrm{LN}(\mathbf{W}_k\mathbf{u} + \mathbf{b}_k)))
@@ -21,15 +21,16 @@ class DescriptorEncoder(nn.Module):
         dim: number of descriptors (``featurizer.descriptor_names``).
         hidden: output (and hidden) size.
         dropout: dropout after each layer.
+        scaling: the ``DescriptorScaler`` method, ``"standard"`` or ``"quantile"``.
 
     Shapes:
         ``[B, dim]`` -> ``[B, hidden]``.
     """
 
-    def __init__(self, dim: int, hidden: int = 256, dropout: float = 0.1):
+    def __init__(self, dim: int, hidden: int = 256, dropout: float = 0.1, scaling: str = "standard"):
         super().__init__()
         self.dim, self.hidden = dim, hidden
-        self.scale = DescriptorScaler(dim)
+        self.scale = DescriptorScaler(dim, method=scaling)
         self.net = nn.Sequential(nn.Linear(dim, hidden), nn.LayerNorm(hidden), nn.SiLU(), nn.Dropout(dropout),
                                  nn.Linear(hidden, hidden), nn.LayerNorm(hidden), nn.SiLU(), nn.Dropout(dropout))
 

@@ -78,6 +78,16 @@ def test_a_structure_without_room_for_co2_is_a_valid_zero():
     assert values["log10_henry"] == -10.0 and values["volume"].sum() == 0 and values["heat_of_adsorption"] == 0
 
 
+def test_a_framework_whose_positions_all_repel_gets_the_zero_of_no_room(crafted):
+    """SOWYIM and PEPXIS adsorb no CO2 in crafted726's GCMC isotherms; Boltzmann averages over their
+    repulsive positions would give heats of adsorption down to -1e5 kJ/mol."""
+    for name in ("SOWYIM", "PEPXIS"):
+        values = HostGuestEnergies().analyse(read_cif(crafted / f"{name}.cif"))
+        assert values["log10_henry"] == -10.0
+        assert values["heat_of_adsorption"] == values["min_energy"] == values["boltzmann_lj"] == 0.0
+        assert values["volume"].sum() == 0 and values["weight"].sum() == 0
+
+
 def test_an_element_without_uff_parameters_is_named():
     crystal = Crystal("MOF-X", np.eye(3) * 10.0, np.array([[0.0, 0.0, 0.0]]), np.array([110]))
     with pytest.raises(ForceFieldError, match="MOF-X.*no UFF Lennard-Jones parameters for Ds"):

@@ -8,6 +8,7 @@ from molgnn.featurize.molecule import MoleculeFeaturizer
 from molgnn.models import MODELS, build_model, model_spec
 from molgnn.models.crystal import CrystalGNN
 from molgnn.models.registry import UnknownModelError
+from molgnn.nn import DescriptorScaler
 
 CRYSTAL_MODELS = [name for name, spec in MODELS.items() if spec.kind == "crystals"]
 MOLECULE_MODELS = [name for name, spec in MODELS.items() if spec.kind == "molecules"]
@@ -48,13 +49,15 @@ def test_crystal_models_output_one_row_per_graph_invariant_to_atom_order(name, c
     assert torch.allclose(model(Batch.from_data_list([permuted])), out[:1], atol=1e-4)
 
 
+@pytest.mark.parametrize("scaling", ["standard", "quantile"])
 @pytest.mark.parametrize("name", ["cgcnn_descriptors", "edge_attention_charge_descriptors", "descriptor_mlp"])
-def test_descriptor_models_read_the_descriptors_and_hybrids_the_atoms_too(name, crystal_batch):
+def test_descriptor_models_read_the_descriptors_and_hybrids_the_atoms_too(name, scaling, crystal_batch):
     batch, featurizer = crystal_batch
     torch.manual_seed(0)
-    model = build_model(name, **_kwargs(name, featurizer)).eval()
-    for scaler in (m for m in model.modules() if hasattr(m, "fit") and hasattr(m, "mean")):
-        scaler.fit(batch.descriptors)
+    model = build_model(name, **_kwargs(name, featurizer), descriptor_scaling=scaling).eval()
+    scalers = [m for m in model.modules() if isinstance(m, DescriptorScaler)]
+    assert [s.method for s in scalers] == [scaling]
+    scalers[0].fit(batch.descriptors)
     out = model(batch)
     changed = batch.clone()
     changed.descriptors = batch.descriptors.flip(0)
