@@ -59,7 +59,7 @@ _MAX_CANDIDATES_PER_INSERTION = 100  # stop searching for room after this many t
 _GOLDEN = (1 + 5**0.5) / 2
 _AXES = np.array([[0, 1, _GOLDEN], [0, 1, -_GOLDEN], [1, _GOLDEN, 0], [1, -_GOLDEN, 0], [_GOLDEN, 0, 1],
                   [-_GOLDEN, 0, 1]]) / np.sqrt(1 + _GOLDEN**2)  # the six axes through an icosahedron's vertices
-_PAIR_CHUNK = 512  # insertions per pair-list chunk (memory: about 512 * 3 * 600 pairs)
+_PAIR_CHUNK = 1536  # guest sites per pair-list chunk (memory: about 1536 * 600 pairs)
 
 
 @dataclass(frozen=True)
@@ -119,14 +119,14 @@ class HostGuestEnergies:
         rng = np.random.default_rng(self.seed)
         positions, fraction = host.open_positions(rng, -(-self.insertions // self.orientations))
         turns = Rotation.random(len(positions), random_state=rng).as_matrix()  # [P, 3, 3]
-        axes = np.einsum("pij,oj->poi", turns, _AXES[: self.orientations]).reshape(-1, 3)
-        lj, coulomb = host.energies(np.repeat(positions, self.orientations, axis=0), axes)
-        shape = (len(positions), self.orientations)
-        return self._summary(lj.reshape(shape), coulomb.reshape(shape), fraction, host.density)
+        axes = np.einsum("pij,oj->poi", turns, _AXES[: self.orientations])  # [P, O, 3]
+        lj, coulomb = host.energies(positions, axes)
+        return self._summary(lj, coulomb, fraction, host.density)
 
     def energies(self, crystal: Crystal, centres: np.ndarray, axes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lennard-Jones and Coulomb energies (K) of CO2 molecules at ``centres`` along unit ``axes`` (Cartesian, Å)."""
-        return _Host(crystal, self.cutoff, self.damping).energies(np.atleast_2d(centres), np.atleast_2d(axes))
+        lj, coulomb = _Host(crystal, self.cutoff, self.damping).energies(np.atleast_2d(centres), np.atleast_2d(axes)[:, None, :])
+        return lj[:, 0], coulomb[:, 0]
 
     def _summary(self, lj: np.ndarray, coulomb: np.ndarray, fraction: float, rho: float) -> dict:
         """The descriptors from ``[positions, orientations]`` energies (K)."""
@@ -197,20 +197,37 @@ class _Host:
         return np.concatenate(kept)[:wanted], found / tries
 
     def energies(self, centres: np.ndarray, axes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lj, coulomb = np.zeros(len(centres)), np.zeros(len(centres))
+        """Energies (K), ``[P, O]`` each, of the guest at ``centres [P, 3]`` along ``axes [P, O, 3]``.
+
+        A site at the centre (CO2's carbon) is the same point in every orientation: computed once per centre.
+        """
+        shape = axes.shape[:2]
+        lj, coulomb = np.zeros(shape), np.zeros(shape)
+        for site, offset in enumerate(CO2.offsets):
+            if offset == 0.0:
+                site_lj, site_coulomb = self._site_energies(site, centres)
+                lj += site_lj[:, None]
+                coulomb += site_coulomb[:, None]
+            else:
+                site_lj, site_coulomb = self._site_energies(site, (centres[:, None, :] + offset * axes).reshape(-1, 3))
+                lj += site_lj.reshape(shape)
+                coulomb += site_coulomb.reshape(shape)
+        return lj, coulomb
+
+    def _site_energies(self, site: int, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lennard-Jones and Coulomb energies (K) of guest site ``site`` at ``points [N, 3]``."""
+        lj, coulomb = np.zeros(len(points)), np.zeros(len(points))
         shift = erfc(self.damping * self.cutoff) / self.cutoff
-        offsets = np.array(CO2.offsets)
-        for start in range(0, len(centres), _PAIR_CHUNK):
+        sigma, epsilon, charge_product = self.sigma[site], self.epsilon[site], self.charge_product[site]
+        for start in range(0, len(points), _PAIR_CHUNK):
             part = slice(start, start + _PAIR_CHUNK)
-            sites = (centres[part, None, :] + offsets[None, :, None] * axes[part, None, :]).reshape(-1, 3)
-            pairs = cKDTree(sites).sparse_distance_matrix(self.tree, self.cutoff, output_type="ndarray")
+            pairs = cKDTree(points[part]).sparse_distance_matrix(self.tree, self.cutoff, output_type="ndarray")
             which, image, r = pairs["i"], pairs["j"], np.maximum(pairs["v"], 0.1)
-            molecule, flat = which // 3, (which % 3) * len(self.atom) + image  # pair -> (site, image) in [3, M]
-            sr6 = (np.take(self.sigma, flat) / r) ** 3
+            n = len(points[part])
+            sr6 = (np.take(sigma, image) / r) ** 3
             sr6 *= sr6
-            n = len(sites) // 3
-            lj[part] = np.bincount(molecule, 4.0 * np.take(self.epsilon, flat) * (sr6 * sr6 - sr6), minlength=n)
+            lj[part] = np.bincount(which, 4.0 * np.take(epsilon, image) * (sr6 * sr6 - sr6), minlength=n)
             if self.charged:
-                coulomb[part] = np.bincount(molecule, np.take(self.charge_product, flat) * (erfc(self.damping * r) / r - shift),
+                coulomb[part] = np.bincount(which, np.take(charge_product, image) * (erfc(self.damping * r) / r - shift),
                                             minlength=n) * COULOMB_K_ANGSTROM
         return lj, coulomb

@@ -15,7 +15,8 @@ from molgnn.featurize.base import CRYSTALS, MOLECULES
 
 CACHE_WAIT = 7200.0  # seconds
 FEATURIZER_FLAGS = {MOLECULES: ("gasteiger", "fingerprint_bits", "descriptors"),
-                    CRYSTALS: ("cutoff", "max_neighbors", "charges", "element_features", "isolated", "descriptors")}
+                    CRYSTALS: ("cutoff", "max_neighbors", "charges", "element_features", "isolated", "descriptors",
+                               "descriptor_settings")}
 
 
 def add_parser(verbs, name: str) -> None:
@@ -53,6 +54,9 @@ def dataset_arguments(parser, optional: bool = False, featurizer_flags: bool = T
     crystals.add_argument("--element-features", help="'cgcnn' (default) or the path of an atom_init.json")
     crystals.add_argument("--isolated",
                           help="atom without neighbours in the cutoff: reject the structure (error, default) or keep the atom")
+    crystals.add_argument("--descriptor-setting", dest="descriptor_settings", action="append", metavar="SET.ARG=VALUE",
+                          help="an argument of a descriptor set's calculator, repeatable (e.g. energies.insertions=12000; "
+                               "part of the cache key and the run's config)")
     parser.add_argument("--descriptors", metavar="SETS",
                         help="global descriptors to attach, comma-separated; molecules: rdkit2d (RDKit's 2D "
                              "descriptors); crystals: pores (pore geometry), energies (CO2 host-guest energies "
@@ -69,7 +73,20 @@ def featurizer_from_args(args, default):
     if "descriptors" in flags:  # one descriptor set per molecule, any number per crystal
         names = tuple(name for name in _names(flags["descriptors"]) if name != "none")
         flags["descriptors"] = names if default.kind == CRYSTALS else ",".join(names) or "none"
+    if "descriptor_settings" in flags:
+        flags["descriptor_settings"] = _descriptor_settings(flags["descriptor_settings"])
     return dataclasses.replace(default, **flags)
+
+
+def _descriptor_settings(pairs: list[str]) -> dict:
+    """``["energies.insertions=12000", ...]`` -> ``{"energies": {"insertions": 12000}}`` (values as JSON when they parse)."""
+    settings = {}
+    for name, value in _options(pairs).items():
+        group, dot, argument = name.partition(".")
+        if not (dot and group and argument):
+            raise ConfigError(f"--descriptor-setting needs SET.ARG=VALUE (e.g. energies.insertions=12000), got {name!r}")
+        settings.setdefault(group, {})[argument] = value
+    return settings
 
 
 def load_from_args(args, strict: bool = False, rebuild: bool = False):

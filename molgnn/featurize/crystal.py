@@ -20,10 +20,10 @@ Lennard-Jones only). Their settings are part of ``config()``, so they key caches
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import cached_property
 from pathlib import Path
 
@@ -79,6 +79,8 @@ class CrystalFeaturizer(Featurizer):
         descriptors: global descriptor sets to attach, of ``"pores"`` and ``"energies"`` (see the module);
             a structure where one cannot be computed (an element without force-field parameters, say)
             is rejected with the reason, never given zeros.
+        descriptor_settings: arguments of a descriptor set's calculator, by set name (e.g.
+            ``{"energies": {"insertions": 12000}}``); the rest keep their defaults.
     """
 
     cutoff: float = 8.0
@@ -90,6 +92,7 @@ class CrystalFeaturizer(Featurizer):
     isolated: str = "error"
     max_atoms: int = 5000
     descriptors: tuple[str, ...] = ()
+    descriptor_settings: object = None  # kept as ((set, ((argument, value), ...)), ...): hashable, only non-defaults
 
     kind = CRYSTALS
     chunk_size = 32
@@ -108,10 +111,12 @@ class CrystalFeaturizer(Featurizer):
         unknown = [name for name in self.descriptors if name not in DESCRIPTOR_SETS]
         if unknown or len(set(self.descriptors)) != len(self.descriptors):
             raise ConfigError(f"descriptors must be distinct names of {tuple(DESCRIPTOR_SETS)}, got {self.descriptors!r}")
+        object.__setattr__(self, "descriptor_settings", _settings_key(self.descriptors, self.descriptor_settings))
 
     @cached_property
     def descriptor_calculators(self) -> tuple:
-        return tuple(DESCRIPTOR_SETS[name]() for name in self.descriptors)
+        settings = dict(self.descriptor_settings or ())
+        return tuple(DESCRIPTOR_SETS[name](**dict(settings.get(name, ()))) for name in self.descriptors)
 
     @property
     def descriptor_names(self) -> list[str]:
@@ -166,7 +171,8 @@ class CrystalFeaturizer(Featurizer):
     def config(self) -> dict:
         """The full configuration, JSON-ready; an ``atom_init.json`` also by its content hash."""
         config = super().config()
-        if self.descriptors:  # the calculators' settings, so a change of them is a new cache and a checked run folder
+        config.pop("descriptor_settings")
+        if self.descriptors:  # every setting of the calculators, so a change of them is a new cache and a checked run folder
             config["descriptor_settings"] = {name: asdict(c) for name, c in zip(self.descriptors, self.descriptor_calculators)}
         if self.element_features != "cgcnn":
             config["element_features_sha256"] = hashlib.sha256(Path(self.element_features).read_bytes()).hexdigest()
@@ -187,10 +193,8 @@ class CrystalFeaturizer(Featurizer):
                 raise ConfigError(f"{path} differs from the atom_init.json the featurizer was configured with")
             values["element_features"] = str(path)
         featurizer = super().from_config(values, base_dir)
-        current = featurizer.config().get("descriptor_settings")
-        if settings is not None and json.loads(json.dumps(settings)) != current:
-            raise ConfigError(f"the descriptors were computed with settings {settings}, but this molgnn computes them with "
-                              f"{current}: its descriptors would not be the ones the model learned from")
+        if settings is not None:  # the saved settings, with any argument this molgnn added at its default
+            featurizer = dataclasses.replace(featurizer, descriptor_settings=settings)
         return featurizer
 
     def __call__(self, source, input_id: object = None) -> Data:
@@ -289,3 +293,25 @@ class CrystalFeaturizer(Featurizer):
             except InvalidInputError as error:
                 rejects.append(error)
         return Collated.from_graphs(graphs), rejects
+
+
+def _settings_key(descriptors: tuple[str, ...], settings) -> tuple | None:
+    """``settings`` (a mapping of set name -> arguments, or this key) as a hashable key of the non-default arguments."""
+    if not settings:
+        return None
+    settings = {name: dict(values) for name, values in dict(settings).items()}
+    unused = sorted(set(settings) - set(descriptors))
+    if unused:
+        raise ConfigError(f"descriptor_settings for {unused}, which are not among the descriptors {descriptors}")
+    key = []
+    for name in descriptors:
+        calculator = DESCRIPTOR_SETS[name]
+        arguments = {f.name: f.default for f in fields(calculator)}
+        unknown = sorted(set(settings.get(name, {})) - set(arguments))
+        if unknown:
+            raise ConfigError(f"descriptor_settings of {name!r}: unknown {unknown}; known: {sorted(arguments)}")
+        calculator(**settings.get(name, {}))  # checks the values
+        changed = tuple(sorted((k, v) for k, v in settings.get(name, {}).items() if v != arguments[k]))
+        if changed:
+            key.append((name, changed))
+    return tuple(key) or None

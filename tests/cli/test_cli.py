@@ -42,6 +42,17 @@ def test_featurize_registered_crystal_set_with_options(tmp_path, data_dir, capsy
     assert 0.95 * 8 * summary["mean_atoms"] < summary["mean_edges"] <= 8 * summary["mean_atoms"]  # <= 8 per atom
 
 
+def test_descriptor_settings_from_the_command_line(tmp_path, data_dir, capsys):
+    cif = data_dir / "crafted726" / "cif" / "DDEC" / "KEWZOD.cif"
+    args = ["featurize", str(cif), "--descriptors", "energies", "--descriptor-setting", "energies.insertions=60",
+            "--descriptor-setting", "energies.bin_width=5"]
+    assert main(args) == 0 and "descriptors=[1, 19]" in capsys.readouterr().out  # 5 values and two histograms of 7 bins
+    assert main(args[:-1] + ["insertions=60"]) == 2
+    assert "--descriptor-setting needs SET.ARG=VALUE" in capsys.readouterr().err
+    assert main(args[:-1] + ["energies.inserts=60"]) == 2
+    assert "descriptor_settings of 'energies': unknown ['inserts']" in capsys.readouterr().err
+
+
 def test_errors_are_one_clear_line(capsys, tmp_path):
     assert main(["featurize", "no-such-set", "--cache-dir", str(tmp_path)]) == 2
     assert "neither a registered dataset" in capsys.readouterr().err

@@ -32,14 +32,30 @@ def test_energies_use_the_featurizers_charges(crafted):
     assert without[coulomb] == 0 and with_charges[coulomb] < -5
 
 
-def test_descriptor_settings_travel_with_the_config_and_are_checked(featurizer):
+def test_descriptor_settings_travel_with_the_config(featurizer):
     config = featurizer.config()
     assert config["descriptor_settings"]["energies"]["insertions"] == HostGuestEnergies().insertions
     assert featurizer_from_config(config) == featurizer
-    config["descriptor_settings"]["energies"]["insertions"] = 10
-    with pytest.raises(ConfigError, match="descriptors were computed with settings"):
-        featurizer_from_config(config)
     assert "descriptor_settings" not in CrystalFeaturizer().config()
+
+    more = CrystalFeaturizer(descriptors=("pores", "energies"), descriptor_settings={"energies": {"insertions": 12000}})
+    assert more.descriptor_calculators[1] == HostGuestEnergies(insertions=12000)
+    assert more.config()["descriptor_settings"]["energies"]["insertions"] == 12000 and more.config() != config  # a new cache
+    assert featurizer_from_config(more.config()) == more
+    assert CrystalFeaturizer(descriptors=("pores", "energies"), descriptor_settings={"energies": {"seed": 0}}) == featurizer
+
+    older = featurizer.config()  # a run folder of a molgnn whose calculator had one argument less
+    del older["descriptor_settings"]["energies"]["orientations"]
+    assert featurizer_from_config(older).descriptor_calculators == featurizer.descriptor_calculators
+
+
+def test_bad_descriptor_settings_are_named():
+    with pytest.raises(ConfigError, match="descriptor_settings of 'energies': unknown \\['inserts'\\]"):
+        CrystalFeaturizer(descriptors=("energies",), descriptor_settings={"energies": {"inserts": 10}})
+    with pytest.raises(ConfigError, match="descriptor_settings for \\['pores'\\], which are not among"):
+        CrystalFeaturizer(descriptors=("energies",), descriptor_settings={"pores": {"spacing": 0.3}})
+    with pytest.raises(ConfigError, match="orientations must be 1 to 6"):
+        CrystalFeaturizer(descriptors=("energies",), descriptor_settings={"energies": {"orientations": 7}})
 
 
 def test_unknown_or_repeated_descriptor_sets_are_refused():
