@@ -73,7 +73,7 @@ def test_co2_benchmark_quick(data_dir, tmp_path):
     assert summary["descriptors"]["pyzeo"]["median_seconds"] > 0
     assert set(summary["timing"]["median_ms"]) == {"parse", "graph", "eqeq", "pores", "energies"}
     results = summary["crafted726"]["results"]
-    assert len(results) == len(contenders) + 5
+    assert len(results) == len(contenders) + 5 and summary["crafted726"]["insertions"] == 600
     assert all(r["folds"] == 2 and len(r["CO2_298K_1bar"]["mae"]) == 2 for r in results.values())
     goals = summary["goals"]
     assert {"best_model", "graph_adds_value", "charges_matter", "descriptor_agreement_r_ge_0.95"} <= set(goals)
