@@ -587,7 +587,8 @@ def comparison_results(args, ids, y, targets, units, folds, labels, predictions,
     return {"crafted726": {"structures": len(ids), "targets": targets, "units": units, "folds": args.folds,
                            "folds_run": len(folds), "epochs": args.epochs, "mlp_epochs": args.mlp_epochs,
                            "hidden": args.hidden, "layers": args.layers, "lr": args.lr, "ema": args.ema,
-                           "insertions": args.insertions, "rejects": rejects, "featurize_seconds": featurize_seconds, "results": table}}
+                           "insertions": args.insertions, "rejects": rejects, "featurize_seconds": featurize_seconds,
+                           "results": table}}
 
 
 def summarize(per_fold: dict, seconds: list[float], targets: list[str]) -> dict:
