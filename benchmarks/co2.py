@@ -360,7 +360,6 @@ def charge_validation(data_dir: Path, limit: int | None) -> dict:
 
 # --- 3. the crafted726 comparison -------------------------------------------------------------------
 
-@cache
 def featurizer(charges: str, insertions: int):
     """The crystal featurizer of every view: the descriptors, with ``insertions`` Widom insertions for the energies."""
     from molgnn.featurize.crystal import CrystalFeaturizer
@@ -369,6 +368,7 @@ def featurizer(charges: str, insertions: int):
                              descriptor_settings={"energies": {"insertions": insertions}})
 
 
+@cache
 def _view(data_dir: str, cache_dir: str, view: str, names: tuple | None, insertions: int, workers: int = 1):
     """One featurization of crafted726 (cached on disk, and in each process once read)."""
     from molgnn.data import load_dataset
