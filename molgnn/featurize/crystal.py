@@ -296,13 +296,17 @@ class CrystalFeaturizer(Featurizer):
 
 
 def _settings_key(descriptors: tuple[str, ...], settings) -> tuple | None:
-    """``settings`` (a mapping of set name -> arguments, or this key) as a hashable key of the non-default arguments."""
+    """``settings`` (a mapping of set name -> arguments, or this key) as a hashable key of the non-default arguments.
+
+    Settings of a known set that is not among ``descriptors`` change nothing and are dropped (``limited_to``
+    removes the descriptors of a model that does not read them, not their settings).
+    """
     if not settings:
         return None
     settings = {name: dict(values) for name, values in dict(settings).items()}
-    unused = sorted(set(settings) - set(descriptors))
-    if unused:
-        raise ConfigError(f"descriptor_settings for {unused}, which are not among the descriptors {descriptors}")
+    unknown_sets = sorted(set(settings) - set(DESCRIPTOR_SETS))
+    if unknown_sets:
+        raise ConfigError(f"descriptor_settings for {unknown_sets}: not descriptor sets; known: {sorted(DESCRIPTOR_SETS)}")
     key = []
     for name in descriptors:
         calculator = DESCRIPTOR_SETS[name]

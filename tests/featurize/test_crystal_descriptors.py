@@ -44,6 +44,8 @@ def test_descriptor_settings_travel_with_the_config(featurizer):
     assert featurizer_from_config(more.config()) == more
     assert CrystalFeaturizer(descriptors=("pores", "energies"), descriptor_settings={"energies": {"seed": 0}}) == featurizer
 
+    assert more.limited_to({"charges"}) == CrystalFeaturizer()  # a model without descriptors: their settings go too
+
     older = featurizer.config()  # a run folder of a molgnn whose calculator had one argument less
     del older["descriptor_settings"]["energies"]["orientations"]
     assert featurizer_from_config(older).descriptor_calculators == featurizer.descriptor_calculators
@@ -52,8 +54,8 @@ def test_descriptor_settings_travel_with_the_config(featurizer):
 def test_bad_descriptor_settings_are_named():
     with pytest.raises(ConfigError, match="descriptor_settings of 'energies': unknown \\['inserts'\\]"):
         CrystalFeaturizer(descriptors=("energies",), descriptor_settings={"energies": {"inserts": 10}})
-    with pytest.raises(ConfigError, match="descriptor_settings for \\['pores'\\], which are not among"):
-        CrystalFeaturizer(descriptors=("energies",), descriptor_settings={"pores": {"spacing": 0.3}})
+    with pytest.raises(ConfigError, match="descriptor_settings for \\['energy'\\]: not descriptor sets"):
+        CrystalFeaturizer(descriptors=("energies",), descriptor_settings={"energy": {"insertions": 10}})
     with pytest.raises(ConfigError, match="orientations must be 1 to 6"):
         CrystalFeaturizer(descriptors=("energies",), descriptor_settings={"energies": {"orientations": 7}})
 
