@@ -16,6 +16,9 @@ and every framework atom (and periodic image) within ``cutoff`` of
 Positions where the carbon would sit inside an atom (closer than ``OVERLAP * sigma`` to any
 framework atom) are not evaluated: their Boltzmann factor is below ``exp(-40)`` at room
 temperature. They count as zero in every average, which is what keeps the cost to the pores.
+The pair terms are summed in float32 (coordinates are differenced in float64 first), at a third of
+the time of float64: on 20 crafted726 frameworks every negative energy was within 0.1 K of the
+float64 sum (kT is 298 K) and the descriptors within 1e-4 relative.
 
 From the energies ``U`` of the insertions (``f`` the fraction of random positions that were evaluated,
 ``A_p = -kT ln <exp(-U/kT)>_orientations`` the free energy of a position):
@@ -38,10 +41,12 @@ gets the same values within sampling noise.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+import torch
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 from scipy.special import erfc
@@ -59,7 +64,8 @@ _MAX_CANDIDATES_PER_INSERTION = 100  # stop searching for room after this many t
 _GOLDEN = (1 + 5**0.5) / 2
 _AXES = np.array([[0, 1, _GOLDEN], [0, 1, -_GOLDEN], [1, _GOLDEN, 0], [1, -_GOLDEN, 0], [_GOLDEN, 0, 1],
                   [-_GOLDEN, 0, 1]]) / np.sqrt(1 + _GOLDEN**2)  # the six axes through an icosahedron's vertices
-_PAIR_CHUNK = 1536  # guest sites per pair-list chunk (memory: about 1536 * 600 pairs)
+_CENTRE_CHUNK = 32  # centres per block (memory: 32 * 6 orientations * ~1000 neighbours * 4 bytes per array)
+_FAR = 1e6  # Å: where the padding atom sits
 
 
 @dataclass(frozen=True)
@@ -177,10 +183,17 @@ class _Host:
         self.density = density(crystal.numbers, volume)
         images, self.atom = periodic_images(lattice, crystal.frac, cutoff)
         self.tree = cKDTree(images)
+        self.images = torch.as_tensor(np.vstack([images, np.full(3, _FAR)]))  # [M + 1, 3], float64: the last pads
         sites = CO2.sites
         self.sigma = 0.5 * (np.array([s.sigma for s in sites])[:, None] + sigma[None, self.atom])  # [3, M]
-        self.epsilon = np.sqrt(np.array([s.epsilon for s in sites])[:, None] * epsilon[None, self.atom])
-        self.charge_product = np.array([s.charge for s in sites])[:, None] * charges[None, self.atom]
+        epsilon = np.sqrt(np.array([s.epsilon for s in sites])[:, None] * epsilon[None, self.atom])
+        charge_product = np.array([s.charge for s in sites])[:, None] * charges[None, self.atom] * COULOMB_K_ANGSTROM
+
+        def padded(values: np.ndarray) -> torch.Tensor:  # [3, M + 1] float32, the far atom without parameters
+            return torch.as_tensor(np.hstack([values, np.zeros((len(values), 1))]), dtype=torch.float32)
+
+        self.sigma2, self.epsilon4, self.charge_product = padded(self.sigma**2), padded(4.0 * epsilon), padded(charge_product)
+        self.coulomb_shift = float(erfc(damping * cutoff) / cutoff)
         self.charged = bool(np.any(charges))
 
     def open_positions(self, rng, wanted: int) -> tuple[np.ndarray, float]:
@@ -199,35 +212,70 @@ class _Host:
     def energies(self, centres: np.ndarray, axes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Energies (K), ``[P, O]`` each, of the guest at ``centres [P, 3]`` along ``axes [P, O, 3]``.
 
-        A site at the centre (CO2's carbon) is the same point in every orientation: computed once per centre.
+        The framework atoms within ``cutoff`` plus the guest's half length of each centre are found
+        once (``_CENTRE_CHUNK`` centres at a time, padded to a rectangle with a far, parameterless
+        atom); every site of every orientation is then a dense ``[centres, orientations, neighbours]``
+        block of float32 arithmetic in place. A site at the centre (CO2's carbon) is the same point in
+        every orientation: computed once per centre.
         """
         shape = axes.shape[:2]
         lj, coulomb = np.zeros(shape), np.zeros(shape)
-        for site, offset in enumerate(CO2.offsets):
-            if offset == 0.0:
-                site_lj, site_coulomb = self._site_energies(site, centres)
-                lj += site_lj[:, None]
-                coulomb += site_coulomb[:, None]
-            else:
-                site_lj, site_coulomb = self._site_energies(site, (centres[:, None, :] + offset * axes).reshape(-1, 3))
-                lj += site_lj.reshape(shape)
-                coulomb += site_coulomb.reshape(shape)
+        reach = self.cutoff + max(abs(offset) for offset in CO2.offsets)
+        scratch = _Scratch()
+        for start in range(0, len(centres), _CENTRE_CHUNK):
+            part = slice(start, start + _CENTRE_CHUNK)
+            neighbours = torch.as_tensor(self._neighbours(centres[part], reach))  # [n, K]
+            relative = (self.images[neighbours] - torch.as_tensor(centres[part])[:, None, :]).float()  # [n, K, 3]
+            squared = (relative * relative).sum(-1)[:, None, :]  # [n, 1, K]
+            for site, offset in enumerate(CO2.offsets):
+                if offset == 0.0:
+                    distance2 = squared.clone()
+                else:
+                    arm = float(offset) * torch.as_tensor(axes[part], dtype=torch.float32)  # [n, O, 3]
+                    distance2 = torch.baddbmm(squared + (arm * arm).sum(-1, keepdim=True), arm, relative.transpose(1, 2), alpha=-2)
+                site_lj, site_coulomb = self._pair_sums(distance2, site, neighbours, scratch)
+                lj[part] += site_lj.double().numpy()  # [n, 1] broadcasts over orientations
+                coulomb[part] += site_coulomb.double().numpy()
         return lj, coulomb
 
-    def _site_energies(self, site: int, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Lennard-Jones and Coulomb energies (K) of guest site ``site`` at ``points [N, 3]``."""
-        lj, coulomb = np.zeros(len(points)), np.zeros(len(points))
-        shift = erfc(self.damping * self.cutoff) / self.cutoff
-        sigma, epsilon, charge_product = self.sigma[site], self.epsilon[site], self.charge_product[site]
-        for start in range(0, len(points), _PAIR_CHUNK):
-            part = slice(start, start + _PAIR_CHUNK)
-            pairs = cKDTree(points[part]).sparse_distance_matrix(self.tree, self.cutoff, output_type="ndarray")
-            which, image, r = pairs["i"], pairs["j"], np.maximum(pairs["v"], 0.1)
-            n = len(points[part])
-            sr6 = (np.take(sigma, image) / r) ** 3
-            sr6 *= sr6
-            lj[part] = np.bincount(which, 4.0 * np.take(epsilon, image) * (sr6 * sr6 - sr6), minlength=n)
-            if self.charged:
-                coulomb[part] = np.bincount(which, np.take(charge_product, image) * (erfc(self.damping * r) / r - shift),
-                                            minlength=n) * COULOMB_K_ANGSTROM
+    def _neighbours(self, centres: np.ndarray, reach: float) -> np.ndarray:
+        """``[n, K]`` indices of the images within ``reach`` of each centre, padded with the far atom."""
+        pairs = cKDTree(centres).sparse_distance_matrix(self.tree, reach, output_type="ndarray")
+        order = np.argsort(pairs["i"].astype(np.int16), kind="stable")  # a radix sort: fewer than 2**15 centres
+        which, image = pairs["i"][order], pairs["j"][order]
+        counts = np.bincount(which, minlength=len(centres))
+        column = np.arange(len(which)) - np.repeat(np.cumsum(counts) - counts, counts)
+        table = np.full((len(centres), max(int(counts.max(initial=0)), 1)), len(self.images) - 1)
+        table[which, column] = image
+        return table
+
+    def _pair_sums(self, distance2: torch.Tensor, site: int, neighbours: torch.Tensor, scratch: _Scratch):
+        """Lennard-Jones and Coulomb energies (K), ``[n, rows]``, of guest site ``site`` from its squared
+        distances ``[n, rows, K]`` to ``neighbours [n, K]`` (overwritten)."""
+        inside, work, root = scratch(distance2.shape)
+        cutoff2 = self.cutoff ** 2
+        distance2.clamp_(0.01, cutoff2)
+        torch.sub(cutoff2, distance2, out=inside).sign_()  # 1 within the cutoff, 0 beyond
+        if self.charged:
+            torch.sqrt(distance2, out=root)
+            torch.mul(root, self.damping, out=work).erfc_().div_(root).sub_(self.coulomb_shift)
+            coulomb = work.mul_(self.charge_product[site][neighbours][:, None, :]).mul_(inside).sum(-1)
+        else:
+            coulomb = torch.zeros(distance2.shape[:2], dtype=torch.float32)
+        sr6 = distance2.reciprocal_().mul_(self.sigma2[site][neighbours][:, None, :]).pow_(3)
+        lj = torch.mul(sr6, sr6, out=work).sub_(sr6).mul_(self.epsilon4[site][neighbours][:, None, :]).mul_(inside).sum(-1)
         return lj, coulomb
+
+
+class _Scratch:
+    """Three float32 work arrays, grown on demand and reused: fresh large arrays for every block would cost
+    more in page faults than the arithmetic."""
+
+    def __init__(self):
+        self.buffers = (torch.empty(0, dtype=torch.float32),) * 3
+
+    def __call__(self, shape) -> tuple[torch.Tensor, ...]:
+        size = math.prod(shape)
+        if self.buffers[0].numel() < size:
+            self.buffers = tuple(torch.empty(size, dtype=torch.float32) for _ in range(3))
+        return tuple(buffer[:size].view(shape) for buffer in self.buffers)
