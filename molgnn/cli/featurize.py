@@ -55,7 +55,7 @@ def dataset_arguments(parser, optional: bool = False, featurizer_flags: bool = T
     crystals.add_argument("--isolated",
                           help="atom without neighbours in the cutoff: reject the structure (error, default) or keep the atom")
     crystals.add_argument("--descriptor-setting", dest="descriptor_settings", action="append", metavar="SET.ARG=VALUE",
-                          help="an argument of a descriptor set's calculator, repeatable (e.g. energies.insertions=12000; "
+                          help="an argument of a descriptor set's calculator, repeatable (e.g. energies.insertions=30000; "
                                "part of the cache key and the run's config)")
     parser.add_argument("--descriptors", metavar="SETS",
                         help="global descriptors to attach, comma-separated; molecules: rdkit2d (RDKit's 2D "
@@ -79,12 +79,12 @@ def featurizer_from_args(args, default):
 
 
 def _descriptor_settings(pairs: list[str]) -> dict:
-    """``["energies.insertions=12000", ...]`` -> ``{"energies": {"insertions": 12000}}`` (values as JSON when they parse)."""
+    """``["energies.insertions=30000", ...]`` -> ``{"energies": {"insertions": 12000}}`` (values as JSON when they parse)."""
     settings = {}
     for name, value in _options(pairs).items():
         group, dot, argument = name.partition(".")
         if not (dot and group and argument):
-            raise ConfigError(f"--descriptor-setting needs SET.ARG=VALUE (e.g. energies.insertions=12000), got {name!r}")
+            raise ConfigError(f"--descriptor-setting needs SET.ARG=VALUE (e.g. energies.insertions=30000), got {name!r}")
         settings.setdefault(group, {})[argument] = value
     return settings
 

@@ -53,6 +53,8 @@ from molgnn.featurize.gaussian import GaussianExpansion
 CHARGE_SCHEMES = ("cif", "eqeq", "none")
 DESCRIPTOR_SETS = {"pores": PoreGeometry, "energies": HostGuestEnergies}  # name -> calculator (default settings)
 ISOLATED_POLICIES = ("error", "keep")
+# A saved config with energies but no descriptor_settings predates their recording: it used these defaults of then.
+UNRECORDED_SETTINGS = {"energies": {"insertions": 3000}}
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class CrystalFeaturizer(Featurizer):
             a structure where one cannot be computed (an element without force-field parameters, say)
             is rejected with the reason, never given zeros.
         descriptor_settings: arguments of a descriptor set's calculator, by set name (e.g.
-            ``{"energies": {"insertions": 12000}}``); the rest keep their defaults.
+            ``{"energies": {"insertions": 30000}}``); the rest keep their defaults.
     """
 
     cutoff: float = 8.0
@@ -193,6 +195,8 @@ class CrystalFeaturizer(Featurizer):
                 raise ConfigError(f"{path} differs from the atom_init.json the featurizer was configured with")
             values["element_features"] = str(path)
         featurizer = super().from_config(values, base_dir)
+        if settings is None and "energies" in featurizer.descriptors:  # saved before settings were recorded
+            settings = UNRECORDED_SETTINGS
         if settings is not None:  # the saved settings, with any argument this molgnn added at its default
             featurizer = dataclasses.replace(featurizer, descriptor_settings=settings)
         return featurizer

@@ -38,9 +38,9 @@ def test_descriptor_settings_travel_with_the_config(featurizer):
     assert featurizer_from_config(config) == featurizer
     assert "descriptor_settings" not in CrystalFeaturizer().config()
 
-    more = CrystalFeaturizer(descriptors=("pores", "energies"), descriptor_settings={"energies": {"insertions": 12000}})
-    assert more.descriptor_calculators[1] == HostGuestEnergies(insertions=12000)
-    assert more.config()["descriptor_settings"]["energies"]["insertions"] == 12000 and more.config() != config  # a new cache
+    more = CrystalFeaturizer(descriptors=("pores", "energies"), descriptor_settings={"energies": {"insertions": 30000}})
+    assert more.descriptor_calculators[1] == HostGuestEnergies(insertions=30000)
+    assert more.config()["descriptor_settings"]["energies"]["insertions"] == 30000 and more.config() != config  # a new cache
     assert featurizer_from_config(more.config()) == more
     assert CrystalFeaturizer(descriptors=("pores", "energies"), descriptor_settings={"energies": {"seed": 0}}) == featurizer
 
@@ -49,6 +49,9 @@ def test_descriptor_settings_travel_with_the_config(featurizer):
     older = featurizer.config()  # a run folder of a molgnn whose calculator had one argument less
     del older["descriptor_settings"]["energies"]["orientations"]
     assert featurizer_from_config(older).descriptor_calculators == featurizer.descriptor_calculators
+    oldest = featurizer.config()  # one from before the settings were recorded, when the default was 3000 insertions
+    del oldest["descriptor_settings"]
+    assert featurizer_from_config(oldest).descriptor_calculators[1] == HostGuestEnergies(insertions=3000)
 
 
 def test_bad_descriptor_settings_are_named():
