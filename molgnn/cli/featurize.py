@@ -79,7 +79,7 @@ def featurizer_from_args(args, default):
 
 
 def _descriptor_settings(pairs: list[str]) -> dict:
-    """``["energies.insertions=30000", ...]`` -> ``{"energies": {"insertions": 12000}}`` (values as JSON when they parse)."""
+    """``["energies.insertions=30000", ...]`` -> ``{"energies": {"insertions": 30000}}`` (values as JSON when they parse)."""
     settings = {}
     for name, value in _options(pairs).items():
         group, dot, argument = name.partition(".")
