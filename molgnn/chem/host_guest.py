@@ -227,11 +227,12 @@ class _Host:
             neighbours = torch.as_tensor(self._neighbours(centres[part], reach))  # [n, K]
             relative = (self.images[neighbours] - torch.as_tensor(centres[part])[:, None, :]).float()  # [n, K, 3]
             squared = (relative * relative).sum(-1)[:, None, :]  # [n, 1, K]
+            directions = torch.as_tensor(axes[part], dtype=torch.float32)  # [n, O, 3]
             for site, offset in enumerate(CO2.offsets):
                 if offset == 0.0:
                     distance2 = squared.clone()
                 else:
-                    arm = float(offset) * torch.as_tensor(axes[part], dtype=torch.float32)  # [n, O, 3]
+                    arm = float(offset) * directions
                     distance2 = torch.baddbmm(squared + (arm * arm).sum(-1, keepdim=True), arm, relative.transpose(1, 2), alpha=-2)
                 site_lj, site_coulomb = self._pair_sums(distance2, site, neighbours, scratch)
                 lj[part] += site_lj.double().numpy()  # [n, 1] broadcasts over orientations
