@@ -33,6 +33,7 @@ from molgnn.campaign.state import CampaignState
 from molgnn.campaign.surrogate import check_surrogate
 from molgnn.campaign.tasks import cached_oracle
 from molgnn.errors import ConfigError, MolgnnError
+from molgnn.ownership import owned
 
 EXECUTORS = ("simulation", "learning")
 TOPICS = ("simulate", "learn")
@@ -88,13 +89,20 @@ def run_campaign(config: CampaignConfig | dict | str | Path, folder: str | Path,
         data_dir: the folder of the registered data sets, for a pool named by one (else ``$MOLGNN_DATA_DIR``).
         cache_dir: the dataset cache of the pool (else ``$MOLGNN_CACHE_DIR`` or ``~/.cache/molgnn``).
         progress: print a line per batch.
-    """
-    from molgnn.campaign import report
 
+    Raises ``OutputInUseError`` (``molgnn.ownership``) while another process runs a campaign in ``folder``.
+    """
     config = _config(config)
     folder = Path(folder)
     check_surrogate(config.surrogate)
     cached_oracle(config.oracle)  # a wrong oracle fails here, not in every worker (and a table is read once)
+    with owned(folder, "campaign"):  # a second campaign in the same folder is refused, naming the process that runs it
+        return _run(config, folder, data_dir, cache_dir, progress)
+
+
+def _run(config: CampaignConfig, folder: Path, data_dir, cache_dir, progress: bool) -> dict:
+    from molgnn.campaign import report
+
     state = CampaignState(folder, config.to_dict())
     spec = PoolSpec.of(config, *(None if d is None else str(Path(d).resolve()) for d in (data_dir, cache_dir)))
     pool = load_pool(spec, progress)

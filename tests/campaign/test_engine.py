@@ -15,6 +15,7 @@ from molgnn.campaign import CampaignConfig, CampaignError, run_campaign
 from molgnn.campaign.report import history_frame
 from molgnn.campaign.state import CampaignState, CampaignStateError
 from molgnn.errors import ConfigError
+from molgnn.ownership import OutputInUseError
 
 pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
@@ -139,6 +140,27 @@ def test_a_campaign_folder_refuses_another_config_and_a_bad_config_fails_before_
     with pytest.raises(ConfigError, match="global descriptors"):
         run_campaign({**esol_config, "featurizer": {}}, tmp_path / "plain", cache_dir=esol_cache, progress=False)
     assert not (tmp_path / "bad" / "queries.jsonl").exists()
+
+
+HOLD = """
+import sys, time
+from molgnn.ownership import owned
+with owned(sys.argv[1], "campaign"):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_campaign_folder_that_another_process_runs_is_refused_with_that_process(esol_config, esol_cache, tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "run")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(OutputInUseError, match=f"campaign .*run is in use by pid {holder.pid} on host"):
+            run_campaign(esol_config, tmp_path / "run", cache_dir=esol_cache, progress=False)
+        assert not (tmp_path / "run" / "queries.jsonl").exists()
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_every_initial_failure_ends_the_campaign_with_the_reason(esol_config, esol_cache, slow_oracle, tmp_path, monkeypatch):
