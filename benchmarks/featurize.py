@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from peers import chemprop_unavailable  # benchmarks/peers.py, beside this script
+from peers import chemprop_unavailable, git_commit  # benchmarks/peers.py, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 CHUNK = 2048  # molgnn.featurize.molecule.MoleculeFeaturizer.chunk_size
@@ -453,7 +453,7 @@ def main(argv=None) -> dict:
     summary["goals_met"].update({f"cache_read_speedup:{name}": s >= GOALS["cache_read_speedup"]
                                  for name, s in summary["cache_read_speedup"].items()})
     summary.update({"quick": args.quick, "repeats": args.repeats, "seconds": time.perf_counter() - began,
-                    "section_seconds": seconds})
+                    "section_seconds": seconds, "commit": git_commit()})
 
     print(f"molgnn vs from_smiles: {summary['molgnn_vs_from_smiles']:.2f}x (goal >= 3); fraction of the RDKit "
           f"parse rate: {summary['molgnn_fraction_of_parse_rate']:.2f} (goal >= 0.4); crystals vs CGCNN: "

@@ -83,7 +83,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from peers import chemprop_unavailable  # benchmarks/peers.py, beside this script
+from peers import chemprop_unavailable, git_commit  # benchmarks/peers.py, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 GOALS = {"end_to_end_speedup": 3.0, "epoch_speedup": 2.0, "molgnn_peak_mb": 1024.0, "epoch_time_ratio": 1.0,
@@ -1014,7 +1014,7 @@ def main(argv=None) -> dict:
     began = time.perf_counter()
     print(f"molgnn training benchmark ({'quick' if args.quick else 'full'}, {args.repeats} repeat(s), data "
           f"{args.data_dir}); every contender in a fresh subprocess on one torch thread", flush=True)
-    summary: dict = {"quick": args.quick, "repeats": args.repeats, "molgnn_tree": tree_state()}
+    summary: dict = {"quick": args.quick, "repeats": args.repeats, "commit": git_commit(), "molgnn_tree": tree_state()}
     if summary["molgnn_tree"]["uncommitted"]:
         print(f"measuring molgnn {summary['molgnn_tree']['commit']} with uncommitted changes to "
               f"{', '.join(summary['molgnn_tree']['uncommitted'])}", flush=True)
