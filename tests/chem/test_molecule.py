@@ -90,6 +90,7 @@ def test_parsing_equals_rdkits_default_parse_with_and_without_hydrogen_atoms(dat
     smiles = pd.read_csv(data_dir / "molnet" / name)["smiles"].tolist()[:3000]
     assert any(chem.EXPLICIT_HYDROGEN.search(s) for s in smiles)  # both paths are taken (qm8 writes every H)
     mols, positions, _ = chem.parse_many(smiles, smiles)
+    assert positions == [k for k, text in enumerate(smiles) if Chem.MolFromSmiles(text) is not None]  # the same rejects
     reference = [Chem.MolFromSmiles(smiles[k]) for k in positions]
     assert [Chem.MolToSmiles(m) for m in mols] == [Chem.MolToSmiles(m) for m in reference]
     ours, theirs = chem.molecule_tables(mols), chem.molecule_tables(reference)
