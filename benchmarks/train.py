@@ -83,7 +83,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from peers import chemprop_unavailable, git_commit  # benchmarks/peers.py, beside this script
+from peers import chemprop_unavailable  # benchmarks/peers.py, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 GOALS = {"end_to_end_speedup": 3.0, "epoch_speedup": 2.0, "molgnn_peak_mb": 1024.0, "epoch_time_ratio": 1.0,
@@ -117,7 +117,7 @@ def tree_state() -> dict:
     """The commit and the uncommitted files under molgnn/ that this run measured."""
     def git(*words: str) -> str:
         done = subprocess.run(["git", *words], cwd=REPO, capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else ""
+        return done.stdout.rstrip() if done.returncode == 0 else ""  # porcelain lines start with a space
     return {"commit": git("rev-parse", "--short", "HEAD"),
             "uncommitted": [line[3:] for line in git("status", "--porcelain", "--", "molgnn").splitlines()]}
 
@@ -1014,7 +1014,8 @@ def main(argv=None) -> dict:
     began = time.perf_counter()
     print(f"molgnn training benchmark ({'quick' if args.quick else 'full'}, {args.repeats} repeat(s), data "
           f"{args.data_dir}); every contender in a fresh subprocess on one torch thread", flush=True)
-    summary: dict = {"quick": args.quick, "repeats": args.repeats, "commit": git_commit(), "molgnn_tree": tree_state()}
+    tree = tree_state()
+    summary: dict = {"quick": args.quick, "repeats": args.repeats, "commit": tree["commit"], "molgnn_tree": tree}
     if summary["molgnn_tree"]["uncommitted"]:
         print(f"measuring molgnn {summary['molgnn_tree']['commit']} with uncommitted changes to "
               f"{', '.join(summary['molgnn_tree']['uncommitted'])}", flush=True)

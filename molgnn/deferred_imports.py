@@ -2,14 +2,15 @@
 
 torch itself imports its compiler stack (``torch._dynamo``) only on first use. torch_geometric
 2.x imports it at import time (``torch_geometric.isinstance`` runs ``import torch._dynamo`` to
-recognise compiled modules), which costs every process that imports molgnn's models about
-1 s of its start-up (importing torch and ``molgnn.screen`` takes 2.2 s instead of 3.2 s): a screen,
-a prediction, each CLI command, each worker started with ``spawn``. No library offers a way around that import, so ``defer_torch_dynamo`` puts a
-placeholder module in its place: the import statement succeeds without running anything,
-and the first attribute anyone reads from it (``torch.compile`` does, and so does the
-construction of a torch optimizer, hence every training run) imports the real module, which then
-replaces the placeholder everywhere. Nothing changes for code that uses the compiler; code that
-never does (featurizing, screening, prediction) never pays for it.
+recognise compiled modules), which costs every process that imports molgnn's models about 1 s
+of its start-up (importing torch and ``molgnn.screen`` takes 2.2 s instead of 3.2 s): a screen,
+a prediction, each CLI command, each worker started with ``spawn``. No library offers a way
+around that import, so ``defer_torch_dynamo`` puts a placeholder module in its place: the
+import statement succeeds without running anything, and the first attribute anyone reads from
+it (``torch.compile`` does, and so does the construction of a torch optimizer, hence every
+training run) imports the real module, which then replaces the placeholder everywhere. Nothing
+changes for code that uses the compiler; code that never does (featurizing, screening,
+prediction) never pays for it.
 """
 
 from __future__ import annotations
