@@ -47,21 +47,15 @@ class CampaignError(MolgnnError, RuntimeError):
 
 
 def local_parsl_config(workers: int, run_dir: Path):
-    """Parsl on this machine: ``workers`` simulation processes and one learning process, one thread each."""
+    """Parsl on this machine: ``workers`` simulation processes and one learning process, one thread each
+    (``molgnn.campaign.executor``)."""
     from parsl.config import Config
-    from parsl.executors import HighThroughputExecutor
-    from parsl.providers import LocalProvider
 
-    one_thread = "export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MOLGNN_THREADS=1"
+    from molgnn.campaign.executor import LocalProcessExecutor
 
-    def executor(label: str, count: int) -> HighThroughputExecutor:
-        return HighThroughputExecutor(label=label, max_workers_per_node=count, address="127.0.0.1", encrypted=False,
-                                      heartbeat_period=2, heartbeat_threshold=10,  # a lost worker pool ends within seconds
-                                      provider=LocalProvider(init_blocks=1, min_blocks=1, max_blocks=1, worker_init=one_thread))
-
-    # strategy_period: Parsl starts the first blocks on the first pass of its job poller, 5 s after loading by default
-    return Config(executors=[executor("simulation", workers), executor("learning", 1)], run_dir=str(run_dir),
-                  strategy="none", strategy_period=1.0, initialize_logging=False)
+    warm = "molgnn.campaign.tasks"  # the oracles; a learning task imports the pool and the surrogates when it needs them
+    return Config(executors=[LocalProcessExecutor("simulation", workers, warm), LocalProcessExecutor("learning", 1, warm)],
+                  run_dir=str(run_dir), strategy="none", initialize_logging=False)
 
 
 def user_parsl_config(path: str | Path):

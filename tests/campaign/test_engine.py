@@ -58,6 +58,8 @@ SLOW_ORACLE = """
             calls.write(candidate + "\\n")
         if candidate == os.environ.get("ORACLE_FAILS"):
             raise RuntimeError("the simulation did not converge")
+        if candidate == os.environ.get("ORACLE_CRASHES"):
+            os._exit(3)  # the worker process dies, as with a segmentation fault
         time.sleep(30 if candidate == os.environ.get("ORACLE_HANGS") else 0.15)
         return TRUTH[candidate]
 """
@@ -107,12 +109,16 @@ def test_failed_and_timed_out_simulations_are_recorded_and_the_campaign_goes_on(
                                                                                  tmp_path, monkeypatch):
     monkeypatch.setenv("ORACLE_FAILS", "3")
     monkeypatch.setenv("ORACLE_HANGS", "5")
+    monkeypatch.setenv("ORACLE_CRASHES", "7")
     config = {**esol_config, "oracle": slow_oracle, "initial": ["3", "5", "7", "11", "13", "17"], "budget": 16,
               "oracle_seconds": 2.0, "workers": 2}
     summary = run_campaign(config, tmp_path / "run", cache_dir=esol_cache, progress=False)
-    assert summary["status"] == {"ok": 14, "failed": 1, "timeout": 1}
+    assert summary["status"] == {"ok": 13, "failed": 2, "timeout": 1}
     history = history_frame(tmp_path / "run").set_index("candidate")
     assert "RuntimeError: the simulation did not converge" in history.loc["3", "reason"]
+    # a worker that dies fails its own candidate only; a new worker runs the rest
+    assert "task failure" in history.loc["7", "reason"] and "died while running the task: exit code 3" in history.loc["7", "reason"]
+    assert len(set((tmp_path / "calls.txt").read_text().split())) == 16
     assert history.loc["5", "status"] == "timeout" and "took more than 2 s" in history.loc["5", "reason"]
     assert history.loc["5", "seconds"] < 10
 

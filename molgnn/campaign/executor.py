@@ -1,0 +1,101 @@
+"""A Parsl executor on a local process pool: the campaign's default on one machine.
+
+Parsl's local choice, the HighThroughputExecutor with a ``LocalProvider``, starts an interchange, a
+worker pool with its manager, then the workers: about 4.6 s on 2 cores before the first simulation
+runs, a sixth of a campaign of 48 Henry simulations. Parsl ships no process-pool executor, and its
+``ThreadPoolExecutor`` runs tasks in threads of one process, where a simulation's time limit (a
+signal, in a worker's main thread) cannot work. So this executor runs Parsl's own task format
+(``pack_apply_message`` and ``execute_task``, as the HighThroughputExecutor's workers do) on a Pebble
+process pool, whose workers start in a fraction of a second. Pebble rather than
+``concurrent.futures``: when a worker dies (a simulation that crashes the interpreter), only the task it
+ran fails, with the exit code, and a new worker takes the next task; a ``concurrent.futures`` pool
+would fail every queued task and refuse new ones.
+
+Workers are started with ``spawn`` (a fresh interpreter: no thread or OpenMP state inherited from the
+task server), run one torch/BLAS thread each, and import ``warm`` (a module name) before their first
+task.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import signal
+from concurrent.futures import Future
+
+from parsl.executors.base import ParslExecutor
+from parsl.executors.errors import InvalidResourceSpecification
+from parsl.executors.execute_task import execute_task
+from parsl.serialize import pack_apply_message
+from parsl.utils import RepresentationMixin
+
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MOLGNN_THREADS": "1"}
+
+
+class LocalProcessExecutor(ParslExecutor, RepresentationMixin):
+    """``workers`` processes on this machine, one thread each; ``warm``: a module each imports when it starts."""
+
+    def __init__(self, label: str = "local", workers: int = 1, warm: str | None = None):
+        super().__init__()
+        self.label, self.workers, self.warm = label, workers, warm
+        self.storage_access = None
+        self.working_dir = None
+        self.pool = None
+
+    def start(self):
+        from pebble import ProcessPool
+
+        self.pool = ProcessPool(max_workers=self.workers, initializer=_start_worker, initargs=(self.warm,),
+                                context=multiprocessing.get_context("spawn"))
+
+    def submit(self, func, resource_specification, *args, **kwargs):
+        if resource_specification:
+            raise InvalidResourceSpecification(set(resource_specification), f"the {type(self).__name__} takes no resource "
+                                               "specification")
+        task = self.pool.schedule(execute_task, args=(pack_apply_message(func, args, kwargs),))
+        future = Future()
+        task.add_done_callback(lambda done: _settle(future, done, self.label))
+        return future
+
+    def shutdown(self, block: bool = True):
+        self.pool.stop()  # a running task is cut off: the campaign's log already holds every result it needs
+        self.pool.join()
+        super().shutdown()
+
+    def monitor_resources(self) -> bool:
+        return False
+
+
+class WorkerDiedError(RuntimeError):
+    """A worker process that ended while it ran a task (killed, or crashed by the task)."""
+
+
+def _settle(future: Future, task: Future, label: str) -> None:
+    """Give ``future`` the outcome of Pebble's ``task``; a dead worker becomes a ``WorkerDiedError`` with its exit."""
+    from pebble import ProcessExpired
+
+    if task.cancelled():
+        future.cancel()
+    elif isinstance(task.exception(), ProcessExpired):
+        error = task.exception()
+        code = error.exitcode
+        how = f"exit code {code}" if code >= 0 else f"killed by {_signal_name(-code)}"
+        future.set_exception(WorkerDiedError(f"the {label} worker process (pid {error.pid}) died while running the task: {how}"))
+    elif task.exception() is not None:
+        future.set_exception(task.exception())
+    else:
+        future.set_result(task.result())
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _start_worker(warm: str | None) -> None:
+    os.environ.update(ONE_THREAD)  # before the first import of torch or a BLAS
+    if warm:
+        importlib.import_module(warm)

@@ -1,0 +1,51 @@
+"""The campaign's local Parsl executor: Parsl apps on a Pebble process pool, one thread per worker."""
+
+import os
+
+import parsl
+import pytest
+from parsl.config import Config
+
+from molgnn.campaign.executor import LocalProcessExecutor, WorkerDiedError
+
+pytestmark = pytest.mark.multiprocess
+
+
+@parsl.python_app(executors=["local"])
+def worker_facts(warm: str) -> dict:
+    import os
+    import sys
+
+    return {"pid": os.getpid(), "threads": os.environ["OMP_NUM_THREADS"], "warm": warm in sys.modules}
+
+
+@parsl.python_app(executors=["local"])
+def die(how: str):
+    import os
+    import signal
+
+    if how == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    os._exit(5)
+
+
+@parsl.python_app(executors=["local"])
+def fail():
+    raise ValueError("no value for this candidate")
+
+
+def test_apps_run_in_one_thread_workers_and_a_dead_worker_fails_only_its_task(tmp_path):
+    warm = "molgnn.campaign.oracles"
+    config = Config(executors=[LocalProcessExecutor("local", workers=1, warm=warm)], run_dir=str(tmp_path), strategy="none",
+                    initialize_logging=False)
+    with parsl.load(config):
+        first = worker_facts(warm).result(timeout=60)
+        assert first["threads"] == "1" and first["warm"] and first["pid"] != os.getpid()
+        with pytest.raises(WorkerDiedError, match=r"local worker process \(pid \d+\) died while running the task: killed by SIGKILL"):
+            die("kill").result(timeout=60)
+        with pytest.raises(WorkerDiedError, match="exit code 5"):
+            die("exit").result(timeout=60)
+        with pytest.raises(ValueError, match="no value for this candidate"):
+            fail().result(timeout=60)
+        after = worker_facts(warm).result(timeout=60)
+        assert after["pid"] not in (first["pid"], os.getpid()) and after["threads"] == "1"
