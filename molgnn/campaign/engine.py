@@ -46,16 +46,17 @@ class CampaignError(MolgnnError, RuntimeError):
     """A campaign that cannot go on (e.g. every initial simulation failed, or its surrogate could not be trained)."""
 
 
-def local_parsl_config(workers: int, run_dir: Path):
+def local_parsl_config(workers: int, run_dir: Path, oracle: dict | None = None):
     """Parsl on this machine: ``workers`` simulation processes and one learning process, one thread each
-    (``molgnn.campaign.executor``)."""
+    (``molgnn.campaign.executor``); the simulation workers make ``oracle`` and import what it needs as they start."""
     from parsl.config import Config
 
+    from molgnn.campaign import tasks
     from molgnn.campaign.executor import LocalProcessExecutor
 
-    warm = "molgnn.campaign.tasks"  # the oracles; a learning task imports the pool and the surrogates when it needs them
-    return Config(executors=[LocalProcessExecutor("simulation", workers, warm), LocalProcessExecutor("learning", 1, warm)],
-                  run_dir=str(run_dir), strategy="none", initialize_logging=False)
+    simulation = LocalProcessExecutor("simulation", workers, *((tasks.warm_oracle, (oracle,)) if oracle else ()))
+    return Config(executors=[simulation, LocalProcessExecutor("learning", 1)], run_dir=str(run_dir), strategy="none",
+                  initialize_logging=False)
 
 
 def user_parsl_config(path: str | Path):
@@ -98,30 +99,53 @@ def _run(config: CampaignConfig, folder: Path, data_dir, cache_dir, progress: bo
     from molgnn.campaign import report
 
     state = CampaignState(folder, config.to_dict())
-    spec = PoolSpec.of(config, *(None if d is None else str(Path(d).resolve()) for d in (data_dir, cache_dir)))
-    pool = load_pool(spec, progress)
-    if config.surrogate["kind"] == "forest" or config.min_distance is not None:
-        pool.features()  # a missing descriptor set fails before any simulation
-    known = _given_results(config, pool)
-    if config.budget > len(pool.ids) - len(known):
-        raise ConfigError(f"budget {config.budget} is more than the {len(pool.ids) - len(known)} candidates of the pool "
-                          "without a result")
-    if not state.picks and not known:
-        _initial_picks(config, pool, state)
-    if config.parsl_config:
-        parsl_config = user_parsl_config(config.parsl_config)
-        if parsl_config.run_dir == "runinfo":  # Parsl's default, in the working directory: the campaign's folder instead
-            parsl_config.run_dir = str(folder / "parsl")
-    else:
-        parsl_config = local_parsl_config(config.workers, folder / "parsl")
     started = time.perf_counter()
-    thinker = _run_thinker(config, state, pool, spec, known, folder, parsl_config, progress)
+    queues, server = _start_task_server(config, folder)  # its workers start while the pool loads
+    try:
+        spec = PoolSpec.of(config, *(None if d is None else str(Path(d).resolve()) for d in (data_dir, cache_dir)))
+        pool = load_pool(spec, progress)
+        if config.surrogate["kind"] == "forest" or config.min_distance is not None:
+            pool.features()  # a missing descriptor set fails before any simulation
+        known = _given_results(config, pool)
+        if config.budget > len(pool.ids) - len(known):
+            raise ConfigError(f"budget {config.budget} is more than the {len(pool.ids) - len(known)} candidates of the "
+                              "pool without a result")
+        if not state.picks and not known:
+            _initial_picks(config, pool, state)
+        thinker = _thinker_class()(queues, config, state, pool, spec, known, folder, progress)
+        thinker.start()
+        thinker.join()
+    finally:
+        queues.send_kill_signal()
+        server.join()
     span = None if thinker.first_started is None else thinker.last_received - thinker.first_started
     summary = report.write(folder, config, state, pool, known, wall_seconds=time.perf_counter() - started,
                            busy_seconds=thinker.busy_seconds, span_seconds=span)
     if thinker.error is not None:
         raise CampaignError(f"campaign {folder}: {thinker.error}")
     return summary
+
+
+def _start_task_server(config: CampaignConfig, folder: Path):
+    """Colmena's queues and its task server, started: a process running the Parsl executors of ``config``."""
+    from colmena.queue.python import PipeQueues
+    from colmena.task_server.parsl import ParslTaskServer
+
+    from molgnn.campaign import tasks
+
+    if config.parsl_config:
+        parsl_config = user_parsl_config(config.parsl_config)
+        if parsl_config.run_dir == "runinfo":  # Parsl's default, in the working directory: the campaign's folder instead
+            parsl_config.run_dir = str(folder / "parsl")
+    else:
+        parsl_config = local_parsl_config(config.workers, folder / "parsl", config.oracle)
+    logging.getLogger("parsl").setLevel(logging.WARNING)
+    queues = PipeQueues(topics=TOPICS)
+    server = ParslTaskServer([(tasks.simulate, {"executors": ["simulation"]}), (tasks.prepare, {"executors": ["learning"]}),
+                              (tasks.train, {"executors": ["learning"]}), (tasks.infer, {"executors": ["learning"]})],
+                             queues, parsl_config)
+    server.start()
+    return queues, server
 
 
 def _config(config) -> CampaignConfig:
@@ -163,28 +187,6 @@ def _initial_picks(config: CampaignConfig, pool: Pool, state: CampaignState) -> 
         order = np.random.default_rng([config.seed, 0]).permutation(len(pool.ids))
         picks = [pool.ids[k] for k in order[: config.initial]]
     state.record_picks([(candidate, None) for candidate in picks], 0, None)
-
-
-def _run_thinker(config, state, pool, spec, known, folder, parsl_config, progress):
-    from colmena.queue.python import PipeQueues
-    from colmena.task_server.parsl import ParslTaskServer
-
-    from molgnn.campaign import tasks
-
-    logging.getLogger("parsl").setLevel(logging.WARNING)
-    queues = PipeQueues(topics=TOPICS)
-    server = ParslTaskServer([(tasks.simulate, {"executors": ["simulation"]}), (tasks.prepare, {"executors": ["learning"]}),
-                              (tasks.train, {"executors": ["learning"]}), (tasks.infer, {"executors": ["learning"]})],
-                             queues, parsl_config)
-    thinker = _thinker_class()(queues, config, state, pool, spec, known, folder, progress)
-    server.start()
-    try:
-        thinker.start()
-        thinker.join()
-    finally:
-        queues.send_kill_signal()
-        server.join()
-    return thinker
 
 
 def _thinker_class():

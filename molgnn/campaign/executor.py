@@ -12,13 +12,12 @@ ran fails, with the exit code, and a new worker takes the next task; a ``concurr
 would fail every queued task and refuse new ones.
 
 Workers are started with ``spawn`` (a fresh interpreter: no thread or OpenMP state inherited from the
-task server), run one torch/BLAS thread each, and import ``warm`` (a module name) before their first
-task.
+task server) as soon as the executor starts, run one torch/BLAS thread each, and call ``warm(*warm_args)``
+(e.g. to import what their tasks need) before their first task.
 """
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import os
 import signal
@@ -34,11 +33,12 @@ ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THRE
 
 
 class LocalProcessExecutor(ParslExecutor, RepresentationMixin):
-    """``workers`` processes on this machine, one thread each; ``warm``: a module each imports when it starts."""
+    """``workers`` processes on this machine, one thread each; each calls ``warm(*warm_args)`` when it starts (``warm``:
+    a module-level function, or None)."""
 
-    def __init__(self, label: str = "local", workers: int = 1, warm: str | None = None):
+    def __init__(self, label: str = "local", workers: int = 1, warm=None, warm_args: tuple = ()):
         super().__init__()
-        self.label, self.workers, self.warm = label, workers, warm
+        self.label, self.workers, self.warm, self.warm_args = label, workers, warm, tuple(warm_args)
         self.storage_access = None
         self.working_dir = None
         self.pool = None
@@ -46,8 +46,9 @@ class LocalProcessExecutor(ParslExecutor, RepresentationMixin):
     def start(self):
         from pebble import ProcessPool
 
-        self.pool = ProcessPool(max_workers=self.workers, initializer=_start_worker, initargs=(self.warm,),
+        self.pool = ProcessPool(max_workers=self.workers, initializer=_start_worker, initargs=(self.warm, self.warm_args),
                                 context=multiprocessing.get_context("spawn"))
+        self.pool.schedule(os.getpid)  # Pebble starts its workers with the first task: start them now
 
     def submit(self, func, resource_specification, *args, **kwargs):
         if resource_specification:
@@ -95,7 +96,10 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _start_worker(warm: str | None) -> None:
+def _start_worker(warm, warm_args: tuple) -> None:
     os.environ.update(ONE_THREAD)  # before the first import of torch or a BLAS
-    if warm:
-        importlib.import_module(warm)
+    if warm is not None:
+        try:
+            warm(*warm_args)
+        except Exception:  # noqa: BLE001 - the first task meets the same failure and reports it as its own
+            pass

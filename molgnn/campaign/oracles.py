@@ -26,8 +26,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from molgnn.errors import ConfigError, MolgnnError
 from molgnn.workers import RecordTimeoutError, record_time_limit
 
@@ -90,6 +88,8 @@ class LookupOracle:
     id_column: str = "id"
 
     def __post_init__(self):
+        import pandas as pd
+
         path = Path(self.table)
         frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
         for name in (self.id_column, self.column):
@@ -115,6 +115,12 @@ class HenryOracle:
     temperature: float = 298.0
     insertions: int = 3000
     seed: int = 0
+
+    def warm(self) -> None:
+        """Import what a simulation needs (torch among it: about a second), so that the first call times a simulation."""
+        import molgnn.chem.charge_equilibration  # noqa: F401
+        import molgnn.chem.crystal  # noqa: F401
+        import molgnn.chem.host_guest  # noqa: F401
 
     def __call__(self, source: str, candidate: str) -> float:
         from dataclasses import replace

@@ -48,6 +48,13 @@ def infer(folder: str, pool) -> np.ndarray:
     return surrogate_members(folder, load_pool(pool))
 
 
+def warm_oracle(oracle: dict) -> None:
+    """Make the oracle of ``oracle`` in this worker and import what its simulations need (a worker's start-up)."""
+    made = cached_oracle(oracle)
+    if hasattr(made, "warm"):
+        made.warm()
+
+
 def cached_oracle(config: dict):
     """The oracle of ``config`` (``{"kind": ..., **options}``), made once per process."""
     return _oracle(json.dumps(config, sort_keys=True))

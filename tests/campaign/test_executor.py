@@ -7,16 +7,17 @@ import pytest
 from parsl.config import Config
 
 from molgnn.campaign.executor import LocalProcessExecutor, WorkerDiedError
+from molgnn.campaign.tasks import warm_oracle
 
 pytestmark = pytest.mark.multiprocess
 
 
 @parsl.python_app(executors=["local"])
-def worker_facts(warm: str) -> dict:
+def worker_facts() -> dict:
     import os
     import sys
 
-    return {"pid": os.getpid(), "threads": os.environ["OMP_NUM_THREADS"], "warm": warm in sys.modules}
+    return {"pid": os.getpid(), "threads": os.environ["OMP_NUM_THREADS"], "warm": "molgnn.chem.host_guest" in sys.modules}
 
 
 @parsl.python_app(executors=["local"])
@@ -35,11 +36,10 @@ def fail():
 
 
 def test_apps_run_in_one_thread_workers_and_a_dead_worker_fails_only_its_task(tmp_path):
-    warm = "molgnn.campaign.oracles"
-    config = Config(executors=[LocalProcessExecutor("local", workers=1, warm=warm)], run_dir=str(tmp_path), strategy="none",
-                    initialize_logging=False)
+    executor = LocalProcessExecutor("local", workers=1, warm=warm_oracle, warm_args=({"kind": "henry"},))  # imports the Widom code
+    config = Config(executors=[executor], run_dir=str(tmp_path), strategy="none", initialize_logging=False)
     with parsl.load(config):
-        first = worker_facts(warm).result(timeout=60)
+        first = worker_facts().result(timeout=60)
         assert first["threads"] == "1" and first["warm"] and first["pid"] != os.getpid()
         with pytest.raises(WorkerDiedError, match=r"local worker process \(pid \d+\) died while running the task: killed by SIGKILL"):
             die("kill").result(timeout=60)
@@ -47,5 +47,5 @@ def test_apps_run_in_one_thread_workers_and_a_dead_worker_fails_only_its_task(tm
             die("exit").result(timeout=60)
         with pytest.raises(ValueError, match="no value for this candidate"):
             fail().result(timeout=60)
-        after = worker_facts(warm).result(timeout=60)
-        assert after["pid"] not in (first["pid"], os.getpid()) and after["threads"] == "1"
+        after = worker_facts().result(timeout=60)
+        assert after["pid"] not in (first["pid"], os.getpid()) and after["threads"] == "1" and after["warm"]  # a new worker
