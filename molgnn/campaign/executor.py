@@ -29,6 +29,7 @@ from parsl.executors.execute_task import execute_task
 from parsl.serialize import pack_apply_message
 from parsl.utils import RepresentationMixin
 
+SHUTDOWN_SECONDS = 10  # for the workers to end on their own at shutdown
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MOLGNN_THREADS": "1"}
 
 
@@ -60,8 +61,12 @@ class LocalProcessExecutor(ParslExecutor, RepresentationMixin):
         return future
 
     def shutdown(self, block: bool = True):
-        self.pool.stop()  # a running task is cut off: the campaign's log already holds every result it needs
-        self.pool.join()
+        self.pool.close()  # Parsl shuts an executor down once its tasks are done
+        try:
+            self.pool.join(timeout=SHUTDOWN_SECONDS)
+        except TimeoutError:  # a task still running: cut off
+            self.pool.stop()
+            self.pool.join()
         super().shutdown()
 
     def monitor_resources(self) -> bool:
@@ -96,8 +101,15 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+def _exit_on_terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def _start_worker(warm, warm_args: tuple) -> None:
     os.environ.update(ONE_THREAD)  # before the first import of torch or a BLAS
+    # Pebble ends its workers with SIGTERM: exit as a process does, so that what the worker holds is released (a
+    # semaphore, e.g. tqdm's lock, would otherwise be left for multiprocessing's resource tracker to report)
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
     if warm is not None:
         try:
             warm(*warm_args)
