@@ -26,6 +26,25 @@ class InvalidInputError(MolgnnError, ValueError):
     def __reduce__(self):  # keep both fields when the error crosses a process boundary
         return (type(self), (self.input_id, self.reason))
 
+    def detached(self) -> InvalidInputError:
+        """This error without its traceback and its causes' tracebacks, to be kept in a list of rejects.
+
+        A traceback holds the frame that caught the error and, through it, every local of that frame,
+        the list of rejects among them: a reference cycle. Only a full run of the cyclic garbage
+        collector frees it, and until then a whole chunk of records (RDKit molecules, whose C++ memory
+        the collector does not count) stays in memory: a screen grew by about 60 MB per chunk of 2,048
+        SMILES with invalid ones among them.
+        """
+        pending, seen = [self], set()
+        while pending:
+            error = pending.pop()
+            if error is None or id(error) in seen:
+                continue
+            seen.add(id(error))
+            error.__traceback__ = None
+            pending += [error.__cause__, error.__context__]
+        return self
+
 
 class InvalidSmilesError(InvalidInputError):
     """Empty SMILES, or one that RDKit cannot parse or sanitize."""

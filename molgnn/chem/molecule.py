@@ -91,7 +91,7 @@ def parse_many(smiles: Sequence[object], ids: Sequence[object]) -> tuple[list[Ch
                 mols.append(_parse(text, input_id))
                 positions.append(position)
             except InvalidSmilesError as error:
-                rejects.append(error)
+                rejects.append(error.detached())
     return mols, positions, rejects
 
 

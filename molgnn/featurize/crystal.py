@@ -285,7 +285,7 @@ class CrystalFeaturizer(Featurizer):
                 crystals.append(read_crystal(source, input_id))
             except InvalidInputError as error:
                 crystals.append(None)
-                rejects.append(error)
+                rejects.append(error.detached())
         return crystals, rejects
 
     def featurize_many(self, sources: Sequence, ids: Sequence[object]) -> tuple[Collated, list[InvalidInputError]]:
@@ -295,7 +295,7 @@ class CrystalFeaturizer(Featurizer):
             try:
                 graphs.append(self.graph(source, input_id))
             except InvalidInputError as error:
-                rejects.append(error)
+                rejects.append(error.detached())
         return Collated.from_graphs(graphs), rejects
 
 

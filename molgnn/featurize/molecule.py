@@ -182,7 +182,7 @@ class MoleculeFeaturizer(Featurizer):
                     charges.append(chem.gasteiger_charges(mol, input_id))
                     keep.append(k)
                 except InvalidInputError as error:
-                    rejects.append(error)
+                    rejects.append(error.detached())
             mols, ids = [mols[k] for k in keep], [ids[k] for k in keep]
             smiles = None if smiles is None else [smiles[k] for k in keep]
         if not mols:

@@ -1,3 +1,5 @@
+import gc
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -40,6 +42,31 @@ def _full_read(mols):
     bonds = np.array([(b.GetBeginAtomIdx(), b.GetEndAtomIdx(), int(b.GetBondType()), b.GetIsConjugated(), b.IsInRing(),
                        int(b.GetStereo())) for m in mols for b in m.GetBonds()])
     return atoms, bonds
+
+
+def test_rejects_leave_no_reference_cycle_that_would_keep_the_batch_alive():
+    # a kept traceback would hold parse_many's frame, its list of molecules and the rejects list itself
+    gc.collect()
+    gc.disable()
+    try:
+        mols, _, rejects = chem.parse_many(["CCO", "C1CC(", "c1ccccc1", "C(C)(C)(C)(C)C"], ["a", "b", "c", "d"])
+        assert len(mols) == 2 and [error.__traceback__ for error in rejects] == [None, None]
+        del mols, rejects
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_a_detached_error_drops_its_own_and_its_causes_tracebacks():
+    try:
+        try:
+            raise OSError("unreadable")
+        except OSError as cause:
+            raise InvalidSmilesError("x", "cannot read it") from cause
+    except InvalidSmilesError as raised:
+        error = raised
+    assert error.detached() is error and error.__traceback__ is None
+    assert error.__cause__.__traceback__ is None and str(error.__cause__) == "unreadable"
 
 
 @pytest.mark.parametrize("name", ["tox21.csv", "sider.csv", "clintox.csv", "qm9_subset_499.csv"])
