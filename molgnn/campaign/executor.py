@@ -29,6 +29,8 @@ from parsl.executors.execute_task import execute_task
 from parsl.serialize import pack_apply_message
 from parsl.utils import RepresentationMixin
 
+from molgnn.errors import MolgnnError
+
 SHUTDOWN_SECONDS = 10  # for the workers to end on their own at shutdown
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MOLGNN_THREADS": "1"}
 
@@ -73,7 +75,7 @@ class LocalProcessExecutor(ParslExecutor, RepresentationMixin):
         return False
 
 
-class WorkerDiedError(RuntimeError):
+class WorkerDiedError(MolgnnError, RuntimeError):
     """A worker process that ended while it ran a task (killed, or crashed by the task)."""
 
 
