@@ -28,6 +28,7 @@ from parsl.executors.errors import InvalidResourceSpecification
 from parsl.executors.execute_task import execute_task
 from parsl.serialize import pack_apply_message
 from parsl.utils import RepresentationMixin
+from pebble import ProcessExpired, ProcessPool
 
 from molgnn.errors import MolgnnError
 
@@ -47,8 +48,6 @@ class LocalProcessExecutor(ParslExecutor, RepresentationMixin):
         self.pool = None
 
     def start(self):
-        from pebble import ProcessPool
-
         self.pool = ProcessPool(max_workers=self.workers, initializer=_start_worker, initargs=(self.warm, self.warm_args),
                                 context=multiprocessing.get_context("spawn"))
         self.pool.schedule(os.getpid)  # Pebble starts its workers with the first task: start them now
@@ -81,17 +80,15 @@ class WorkerDiedError(MolgnnError, RuntimeError):
 
 def _settle(future: Future, task: Future, label: str) -> None:
     """Give ``future`` the outcome of Pebble's ``task``; a dead worker becomes a ``WorkerDiedError`` with its exit."""
-    from pebble import ProcessExpired
-
     if task.cancelled():
         future.cancel()
-    elif isinstance(task.exception(), ProcessExpired):
-        error = task.exception()
-        code = error.exitcode
-        how = f"exit code {code}" if code >= 0 else f"killed by {_signal_name(-code)}"
+        return
+    error = task.exception()
+    if isinstance(error, ProcessExpired):
+        how = f"exit code {error.exitcode}" if error.exitcode >= 0 else f"killed by {_signal_name(-error.exitcode)}"
         future.set_exception(WorkerDiedError(f"the {label} worker process (pid {error.pid}) died while running the task: {how}"))
-    elif task.exception() is not None:
-        future.set_exception(task.exception())
+    elif error is not None:
+        future.set_exception(error)
     else:
         future.set_result(task.result())
 
