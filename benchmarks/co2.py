@@ -10,7 +10,10 @@
    featurizer's former default of 3,000 the Henry coefficient of narrow pores spreads by an order of magnitude
    from seed to seed).
 
-2. Charges. molgnn's periodic EQeq against the EQeq and Qeq charges of the crafted726 CIFs.
+2. Charges. molgnn's periodic EQeq against the EQeq and Qeq charges of the crafted726 CIFs; molgnn's learned
+   charges (``molgnn.chem.charge_model``: EQeq corrected by a model of each atom's bonded environment) against
+   DDEC, each structure's charges predicted by a model fit on the DDEC charges of the other folds' structures
+   (``learned_charge_data``), next to EQeq's.
 
 3. The comparison on crafted726 (CO2, 298 K, UFF+DDEC GCMC uptake at 0.1 and 1 bar in mmol/g, one
    model for both; the 36 structures flagged upstream excluded). Fixed folds: the ids every
@@ -22,8 +25,9 @@
      ``Charge``, ``Combined`` (``edge_attention_charge``);
    - hybrids (graph + the 40 global descriptors, pore geometry and CO2 host-guest energies with
      the DDEC charges): each of those five with ``_descriptors``;
-   - charges: the charge hybrid fed molgnn's EQeq charges (graph and energies; no charge from the
-     file), and ``cgcnn_descriptors`` without any charge (no graph charges, Lennard-Jones-only energies);
+   - charges: the charge hybrid and the descriptor MLP fed molgnn's EQeq charges and molgnn's learned charges
+     (out of fold, see 2) instead of DDEC (graph and energies), ``cgcnn_descriptors`` and the descriptor MLP
+     without any charge (no graph charges, Lennard-Jones-only energies);
    - descriptors only: ``descriptor_mlp`` (same descriptors, no graph), scikit-learn random forest,
      extremely randomized trees (500 each) and gradient boosting on the same descriptors; gradient
      boosting on the zeo++ table; the training mean;
@@ -44,7 +48,8 @@
 
 Goals (issue 12): the best molgnn model at 1 bar MAE <= 0.67 mmol/g and R² >= 0.90, at 0.1 bar MAE
 <= 0.45; the best hybrid beats the descriptors-only models by >= 10 % MAE at both pressures; the
-charge hybrid beats the model without charges, and with EQeq charges keeps >= 90 % of the DDEC gain;
+charge hybrid beats the model without charges, and with EQeq charges keeps >= 90 % of the DDEC gain (reported
+for the learned charges too, and for the descriptor MLP);
 descriptor agreement r >= 0.95 each; host-guest energies < 1 s per structure (median, one core).
 
 Writes ``co2.md`` (tables), ``parity_<contender>.png``, ``predictions.csv`` (out-of-fold
@@ -79,7 +84,8 @@ from peers import git_commit  # benchmarks/peers.py, beside this script
 SIMULATION = {"gas": "CO2", "temperature": 298, "simulation_id": 1, "pressures": [0.1, 1.0], "charges": "DDEC"}
 DESCRIPTORS = ("pores", "energies")
 INSERTIONS = 30000  # host-guest energies: 3000 leave narrow pores' Henry coefficient unconverged (the featurizer's default: 12000)
-VIEWS = {"ddec": "cif", "eqeq": "eqeq", "none": "none"}  # featurization -> charge scheme (descriptors always on)
+VIEWS = {"ddec": "cif", "eqeq": "eqeq", "learned": "cif", "none": "none"}  # featurization -> charge scheme (descriptors
+# always on); "learned" reads copies of the DDEC CIFs whose charges are molgnn's learned charges (``learned_charge_data``)
 GRAPH_MODELS = [("Orig (CGCNN)", "cgcnn"), ("Edge", "edge"), ("Attention", "attention"), ("Charge", "charge"),
                 ("Combined", "edge_attention_charge")]
 CONTENDERS = [  # (label, model, view)
@@ -87,8 +93,12 @@ CONTENDERS = [  # (label, model, view)
     *[(f"{label} + descriptors", f"{'cgcnn' if model == 'cgcnn' else model}_descriptors", "ddec")
       for label, model in GRAPH_MODELS],
     ("Charge + descriptors, molgnn EQeq charges", "charge_descriptors", "eqeq"),
+    ("Charge + descriptors, molgnn learned charges", "charge_descriptors", "learned"),
     ("CGCNN + descriptors, no charges", "cgcnn_descriptors", "none"),
     ("Descriptor MLP", "descriptor_mlp", "ddec"),
+    ("Descriptor MLP, molgnn EQeq charges", "descriptor_mlp", "eqeq"),
+    ("Descriptor MLP, molgnn learned charges", "descriptor_mlp", "learned"),
+    ("Descriptor MLP, no charges", "descriptor_mlp", "none"),
 ]
 BLEND = "Combined + descriptors + forest"  # the combined hybrid blended with a forest (TrainConfig.forest_trees)
 CONTENDERS.append((BLEND, "edge_attention_charge_descriptors", "ddec"))
@@ -161,7 +171,10 @@ def main(argv=None) -> dict:
     write({"timing": stage_timing(data_dir, sample=5 if args.quick else 40, insertions=args.insertions)})
     print(f"stages, median ms per structure: {summary['timing']['median_ms']}", flush=True)
     write({"charges": charge_validation(data_dir, limit=30 if args.quick else None)})
-    views, ids, rejects, featurize_seconds = load_views(data_dir, work, names, args.insertions)
+    learned_dir, learned = learned_charge_data(data_dir, work, names, args.folds, args.seed)
+    write({"charges": {**summary["charges"], "learned": learned}})
+    print(f"learned charges, out of fold, per atom vs DDEC: {learned['vs_ddec']}", flush=True)
+    views, ids, rejects, featurize_seconds = load_views(data_dir, learned_dir, work, names, args.insertions)
     write({"descriptors": descriptor_validation(data_dir, views["ddec"], ids, args.zeo_sample)})
     print(f"descriptors vs zeo++ table: r = {summary['descriptors']['molgnn_vs_table']['pearson_r']}", flush=True)
     crafted = crafted_comparison(args, data_dir, work, out, views, ids, rejects, featurize_seconds, write)
@@ -362,6 +375,67 @@ def charge_validation(data_dir: Path, limit: int | None) -> dict:
             "median_seconds": float(np.median(seconds)), "max_abs_total_charge": float(max(totals))}
 
 
+LEARNED_DATA = "learned-data"  # in the work dir: crafted726 with the learned charges in its DDEC CIFs
+
+
+def learned_charge_data(data_dir: Path, work: Path, names: list[str] | None, folds: int, seed: int) -> tuple[Path, dict]:
+    """crafted726 with every DDEC CIF's charges replaced by molgnn's learned charges, each structure's predicted by a
+    charge model fit on the DDEC charges of the other folds' structures (``out_of_fold_charges``; ``KFold`` over all
+    structures, independent of the comparison's folds: no structure's own DDEC charges reach its prediction).
+
+    Written to ``work/learned-data/crafted726`` (the rest of the set linked); a structure whose charges EQeq refuses
+    gets no CIF. Returns the data folder and the per-atom agreement with DDEC of the learned and the EQeq charges.
+    """
+    from molgnn.chem.charge_equilibration import EQeq
+    from molgnn.chem.charge_model import out_of_fold_charges
+    from molgnn.chem.crystal import read_cif
+
+    source = data_dir / "crafted726"
+    target = work / LEARNED_DATA / "crafted726"
+    (target / "cif" / "DDEC").mkdir(parents=True, exist_ok=True)
+    for entry in source.iterdir():
+        if entry.name != "cif" and not (target / entry.name).exists():
+            (target / entry.name).symlink_to(entry.resolve())
+    paths = sorted((source / "cif" / "DDEC").glob("*.cif"))
+    if names:
+        paths = [p for p in paths if p.stem in set(names)]
+    crystals = [read_cif(path) for path in paths]
+    start = time.perf_counter()
+    predicted = out_of_fold_charges(crystals, folds, seed)
+    seconds = time.perf_counter() - start
+    reference, learned, eqeq, refused = [], [], [], []
+    for path, crystal, charges in zip(paths, crystals, predicted):
+        if not isinstance(charges, np.ndarray):
+            refused.append([crystal.id, charges.reason])
+            continue
+        _write_charges(path, target / "cif" / "DDEC" / path.name, charges)
+        reference.append(crystal.charges)
+        learned.append(charges)
+        eqeq.append(EQeq()(crystal))
+    reference, learned, eqeq = (np.concatenate(a) for a in (reference, learned, eqeq))
+    agreement = {name: {"pearson_r": round(float(np.corrcoef(q, reference)[0, 1]), 4),
+                        "mae": round(float(np.abs(q - reference).mean()), 4)} for name, q in (("learned", learned), ("eqeq", eqeq))}
+    return target.parent, {"structures": len(paths), "atoms": int(len(reference)), "folds": folds, "refused": refused,
+                           "fit_and_predict_seconds": round(seconds, 1), "vs_ddec": agreement}
+
+
+def _write_charges(source: Path, target: Path, charges: np.ndarray) -> None:
+    """Copy the P1 CIF ``source`` to ``target`` with ``charges`` as its ``_atom_site_charge`` (read back and checked)."""
+    import gemmi
+
+    from molgnn.chem.crystal import read_cif
+
+    document = gemmi.cif.read(str(source))
+    column = document.sole_block().find_values("_atom_site_charge")
+    if len(column) != len(charges):
+        raise ValueError(f"{source.name}: {len(column)} charges in the CIF, {len(charges)} atoms (not a P1 CIF?)")
+    for i, charge in enumerate(charges):
+        column[i] = f"{charge:.6f}"
+    document.write_file(str(target))
+    if not np.allclose(read_cif(target).charges, charges, atol=1e-6):
+        raise ValueError(f"{target}: the written charges do not read back in the structure's atom order")
+
+
 # --- 3. the crafted726 comparison -------------------------------------------------------------------
 
 def featurizer(charges: str, insertions: int):
@@ -382,15 +456,19 @@ def _view(data_dir: str, cache_dir: str, view: str, names: tuple | None, inserti
                         featurizer=featurizer(VIEWS[view], insertions), options=options)
 
 
-def load_views(data_dir: Path, work: Path, names: list[str] | None, insertions: int):
+def view_data_dir(view: str, data_dir: Path, learned_dir: Path) -> Path:
+    return learned_dir if view == "learned" else data_dir
+
+
+def load_views(data_dir: Path, learned_dir: Path, work: Path, names: list[str] | None, insertions: int):
     """Every featurization, restricted to the ids all of them kept, in one order; the rejects and build times."""
     import torch
 
     datasets, rejects, seconds = {}, {}, {}
     for view in VIEWS:
         start = time.perf_counter()
-        datasets[view] = _view(str(data_dir), str(work / "cache"), view, tuple(names) if names else None, insertions,
-                               workers=2)
+        datasets[view] = _view(str(view_data_dir(view, data_dir, learned_dir)), str(work / "cache"), view,
+                               tuple(names) if names else None, insertions, workers=2)
         seconds[view] = time.perf_counter() - start
         rejects[view] = datasets[view].rejects
         print(f"featurized {view}: {len(datasets[view])} graphs, {len(rejects[view])} rejected, {seconds[view]:.0f} s",
@@ -515,7 +593,8 @@ def crafted_comparison(args, data_dir: Path, work: Path, out: Path, views: dict,
 
     tasks = [{"label": label, "view": view, "fold": k, "train": train_idx, "val": val_idx, "test": test_idx,
               "seed": args.seed, "ids": ids, "names": tuple(_quick_names(data_dir)) if args.quick else None,
-              "data_dir": str(data_dir), "cache_dir": str(work / "cache"), "insertions": args.insertions,
+              "data_dir": str(view_data_dir(view, data_dir, work / LEARNED_DATA)), "cache_dir": str(work / "cache"),
+              "insertions": args.insertions,
               "run_dir": str(work / "runs" / f"fold{k}" / slug(label)),
               "config": network_config(args, model, args.seed + k, forest=label == BLEND)}
              for k, (train_idx, val_idx, test_idx) in enumerate(folds) for label, model, view in networks]
@@ -674,13 +753,19 @@ def goals(summary: dict) -> dict:
         gain = {t: 1 - mae[best_hybrid[t]][t] / mae[best_plain[t]][t] for t in targets}
         result["graph_adds_value"] = {"best_hybrid": best_hybrid, "best_descriptors_only": best_plain,
                                       "improvement": gain, "met": bool(all(g >= 0.10 for g in gain.values()))}
-    charged, eqeq, bare = "Charge + descriptors", "Charge + descriptors, molgnn EQeq charges", "CGCNN + descriptors, no charges"
-    if {charged, eqeq, bare} <= set(table):
+    for family, (charged, bare) in {"charge_hybrid": ("Charge + descriptors", "CGCNN + descriptors, no charges"),
+                                    "descriptor_mlp": ("Descriptor MLP", "Descriptor MLP, no charges")}.items():
+        computed = {scheme: f"{charged}, molgnn {scheme} charges" for scheme in ("EQeq", "learned")}
+        if not {charged, bare, *computed.values()} <= set(table):
+            continue
         gain = {t: mae[bare][t] - mae[charged][t] for t in targets}
-        kept = {t: (mae[bare][t] - mae[eqeq][t]) / gain[t] if gain[t] > 0 else None for t in targets}
-        result["charges_matter"] = {"gain_ddec": gain, "eqeq_share_of_gain": kept,
-                                    "met": bool(all(g > 0 for g in gain.values())
-                                                and all(k is not None and k >= 0.9 for k in kept.values()))}
+        kept = {scheme: {t: (mae[bare][t] - mae[label][t]) / gain[t] if gain[t] > 0 else None for t in targets}
+                for scheme, label in computed.items()}
+        result.setdefault("charges_matter", {})[family] = {
+            "gain_ddec": gain, "eqeq_share_of_gain": kept["EQeq"], "learned_share_of_gain": kept["learned"],
+            **{f"met_{scheme.lower()}": bool(all(g > 0 for g in gain.values())
+                                             and all(k is not None and k >= 0.9 for k in kept[scheme].values()))
+               for scheme in computed}}
     return result
 
 
@@ -735,6 +820,12 @@ def markdown(summary: dict) -> str:
                   f"{charges['structures']} structures, {charges['atoms']} atoms, {len(charges['refused'])} refused. "
                   f"Pearson r vs EQeq CIF {charges['pearson_r_vs_eqeq_cif']:.4f} (MAE {charges['mae_vs_eqeq_cif']:.4f} e), "
                   f"vs Qeq CIF {charges['pearson_r_vs_qeq_cif']:.4f}; median {charges['median_seconds'] * 1000:.0f} ms."]
+        if "learned" in charges:
+            learned = charges["learned"]
+            lines += ["", f"Learned charges (EQeq corrected by a model fit on the other folds' DDEC charges, {learned['folds']} "
+                          f"folds over {learned['structures']} structures) against DDEC, per atom: "
+                      + "; ".join(f"{name} r {a['pearson_r']:.4f}, MAE {a['mae']:.4f} e" for name, a in learned["vs_ddec"].items())
+                      + "."]
     hmof = summary.get("hmof100")
     if hmof and "test" in hmof:
         lines += ["", f"## hmof100: {hmof['model']}, computed charges and descriptors, five pressures", "",

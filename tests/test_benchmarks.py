@@ -61,12 +61,16 @@ def test_drug_effects_benchmark_quick(data_dir, tmp_path):
 @pytest.mark.slow
 def test_co2_benchmark_quick(data_dir, tmp_path):
     # one contender per code path: graph only, hybrid, each charge view, the descriptor MLP and the forest blend
-    contenders = ["combined", "charge_descriptors", "charge_descriptors_molgnn_eqeq_charges", "cgcnn_descriptors_no_charges",
-                  "descriptor_mlp", "combined_descriptors_forest"]
+    contenders = ["combined", "charge_descriptors", "charge_descriptors_molgnn_eqeq_charges",
+                  "charge_descriptors_molgnn_learned_charges", "cgcnn_descriptors_no_charges", "descriptor_mlp",
+                  "combined_descriptors_forest"]
     summary = run_quick("co2.py", "--data-dir", data_dir, "--work-dir", tmp_path / "work", "--out", tmp_path / "out",
                         "--contenders", *contenders, timeout=1500)
     assert summary["charges"]["pearson_r_vs_eqeq_cif"] > 0.9
     assert summary["charges"]["max_abs_total_charge"] < 1e-6
+    learned = summary["charges"]["learned"]
+    assert learned["structures"] == 60 and learned["refused"] == []
+    assert learned["vs_ddec"]["learned"]["mae"] < learned["vs_ddec"]["eqeq"]["mae"]
     agreement = summary["descriptors"]["molgnn_vs_table"]["pearson_r"]
     assert set(agreement) == {"density", "lcd", "pld", "asa_gravimetric", "asa_volumetric", "av_fraction", "av_volume"}
     assert agreement["density"] > 0.999 and agreement["lcd"] > 0.95
@@ -77,6 +81,7 @@ def test_co2_benchmark_quick(data_dir, tmp_path):
     assert all(r["folds"] == 2 and len(r["CO2_298K_1bar"]["mae"]) == 2 for r in results.values())
     goals = summary["goals"]
     assert {"best_model", "graph_adds_value", "charges_matter", "descriptor_agreement_r_ge_0.95"} <= set(goals)
+    assert set(goals["charges_matter"]["charge_hybrid"]["learned_share_of_gain"]) == set(summary["crafted726"]["targets"])
     hmof = summary["hmof100"]
     assert len(hmof["test"]) == 5 and hmof["graphs"] + len(hmof["rejects"]) == 30
     assert all("charge equilibration" in reason for _, reason in hmof["rejects"])

@@ -33,6 +33,7 @@ from torch_geometric.data import Data
 
 from molgnn.chem import elements
 from molgnn.chem.charge_equilibration import EQeq
+from molgnn.chem.charge_model import SHIPPED, LearnedCharges, model_path
 from molgnn.chem.crystal import Crystal, is_crystal_record, read_crystal
 from molgnn.chem.errors import (
     DescriptorError,
@@ -50,7 +51,7 @@ from molgnn.featurize.base import CRYSTALS, Featurizer
 from molgnn.featurize.collated import Collated
 from molgnn.featurize.gaussian import GaussianExpansion
 
-CHARGE_SCHEMES = ("cif", "eqeq", "none")
+CHARGE_SCHEMES = ("cif", "eqeq", "learned", "none")
 DESCRIPTOR_SETS = {"pores": PoreGeometry, "energies": HostGuestEnergies}  # name -> calculator (default settings)
 ISOLATED_POLICIES = ("error", "keep")
 # A saved config with energies but no descriptor_settings predates their recording: it used these defaults of then.
@@ -72,8 +73,13 @@ class CrystalFeaturizer(Featurizer):
         charges: where ``data.charge`` (per-atom partial charges, e) comes from: ``"cif"`` reads
             ``_atom_site_charge`` (a structure without it is rejected); ``"eqeq"`` computes them by
             periodic charge equilibration (``molgnn.chem.charge_equilibration.EQeq``, any CIF or
-            structure; one whose system cannot be solved is rejected with the reason); ``"none"``
-            adds no charges.
+            structure; one whose system cannot be solved is rejected with the reason); ``"learned"``
+            corrects the EQeq charges towards DDEC with ``charge_model``
+            (``molgnn.chem.charge_model.LearnedCharges``; on crafted726 five times closer to DDEC than EQeq);
+            ``"none"`` adds no charges.
+        charge_model: with ``charges="learned"``, the shipped model's name (``"ddec-crafted726"``) or the
+            path of a model fit by ``molgnn.chem.charge_model.fit_charge_model``; its content hash is
+            part of ``config()``.
         min_distance: two atoms closer than this (Å) are rejected as overlapping.
         isolated: what to do with an atom that has no neighbour inside the cutoff: ``"error"``
             rejects the structure, ``"keep"`` keeps the atom as a node without edges.
@@ -90,6 +96,7 @@ class CrystalFeaturizer(Featurizer):
     element_features: str = "cgcnn"
     gaussian_step: float = 0.2
     charges: str = "cif"
+    charge_model: str = SHIPPED
     min_distance: float = 0.5
     isolated: str = "error"
     max_atoms: int = 5000
@@ -98,13 +105,15 @@ class CrystalFeaturizer(Featurizer):
 
     kind = CRYSTALS
     chunk_size = 32
-    hints = {"charges": "featurize with charges='cif' or 'eqeq' (computed; e.g. molgnn train ... --charges eqeq)",
+    hints = {"charges": "featurize with charges='cif', 'eqeq' or 'learned' (computed; e.g. molgnn train ... --charges learned)",
              "descriptors": "featurize with descriptors=('pores', 'energies') (e.g. molgnn train ... --descriptors pores,energies)"}
     part_settings = {"charges": ("charges", "none"), "descriptors": ("descriptors", ())}
 
     def __post_init__(self):
         if self.charges not in CHARGE_SCHEMES:
             raise ConfigError(f"charges must be one of {CHARGE_SCHEMES}, got {self.charges!r}")
+        if self.charge_model != SHIPPED and self.charges != "learned":
+            raise ConfigError(f"charge_model={self.charge_model!r} is used only with charges='learned', not {self.charges!r}")
         if self.isolated not in ISOLATED_POLICIES:
             raise ConfigError(f"isolated must be one of {ISOLATED_POLICIES}, got {self.isolated!r}")
         if not self.cutoff > 0 or self.max_neighbors < 1:
@@ -176,6 +185,10 @@ class CrystalFeaturizer(Featurizer):
         config.pop("descriptor_settings")
         if self.descriptors:  # every setting of the calculators, so a change of them is a new cache and a checked run folder
             config["descriptor_settings"] = {name: asdict(c) for name, c in zip(self.descriptors, self.descriptor_calculators)}
+        if self.charges == "learned":
+            config["charge_model_sha256"] = hashlib.sha256(model_path(self.charge_model).read_bytes()).hexdigest()
+        else:
+            config.pop("charge_model")
         if self.element_features != "cgcnn":
             config["element_features_sha256"] = hashlib.sha256(Path(self.element_features).read_bytes()).hexdigest()
         return config
@@ -186,6 +199,10 @@ class CrystalFeaturizer(Featurizer):
         against ``base_dir``, and its content must match the saved hash."""
         values = dict(config)
         digest = values.pop("element_features_sha256", None)
+        charge_digest = values.pop("charge_model_sha256", None)
+        if charge_digest and hashlib.sha256(model_path(values.get("charge_model", SHIPPED)).read_bytes()).hexdigest() != charge_digest:
+            raise ConfigError(f"charge model {values.get('charge_model', SHIPPED)!r} differs from the one the featurizer "
+                              "was configured with")
         settings = values.pop("descriptor_settings", None)
         if values.get("element_features", "cgcnn") != "cgcnn":
             path = Path(values["element_features"])
@@ -263,6 +280,8 @@ class CrystalFeaturizer(Featurizer):
             return crystal.charges
         if self.charges == "eqeq":
             return EQeq()(crystal)  # raises ChargeEquilibrationError, an InvalidInputError naming the structure
+        if self.charges == "learned":
+            return LearnedCharges(self.charge_model)(crystal)  # raises as EQeq does
         return None
 
     def expand(self, data: Data) -> Data:

@@ -1,13 +1,18 @@
-"""Charge schemes of the crystal featurizer: CIF charges, computed (EQeq) charges, none."""
+"""Charge schemes of the crystal featurizer: CIF charges, computed (EQeq or learned) charges, none."""
 
 import dataclasses
+import shutil
 
 import numpy as np
 import pytest
+import torch
 
+from molgnn.chem.charge_equilibration import EQeq
+from molgnn.chem.charge_model import SHIPPED, LearnedCharges, shipped_path
 from molgnn.chem.crystal import Crystal, read_cif
 from molgnn.chem.errors import ChargeEquilibrationError, InvalidInputError
 from molgnn.data.build import cache_key, resolve_spec
+from molgnn.errors import ConfigError
 from molgnn.featurize.crystal import CHARGE_SCHEMES, CrystalFeaturizer
 from molgnn.featurize.registry import featurizer_from_config
 
@@ -30,13 +35,13 @@ def test_cif_without_charges_needs_computed_ones(data_dir):
 
 
 def test_scheme_is_in_the_config_and_the_cache_key(data_dir):
-    assert CHARGE_SCHEMES == ("cif", "eqeq", "none")
+    assert CHARGE_SCHEMES == ("cif", "eqeq", "learned", "none")
     featurizer = CrystalFeaturizer(charges="eqeq")
     assert featurizer.config()["charges"] == "eqeq"
     assert featurizer_from_config(featurizer.config()) == featurizer
     spec = resolve_spec("crafted726", data_dir)
     keys = {cache_key(spec, CrystalFeaturizer(charges=scheme)) for scheme in CHARGE_SCHEMES}
-    assert len(keys) == 3
+    assert len(keys) == 4
     with pytest.raises(ValueError, match="charges must be one of"):
         CrystalFeaturizer(charges="computed")
 
@@ -52,3 +57,29 @@ def test_a_structure_the_solver_cannot_handle_is_a_reject_with_its_reason(data_d
     assert graphs.ids == ["FUDQIF", "FUDQIF-2"]
     assert len(rejects) == 1 and isinstance(rejects[0], ChargeEquilibrationError)
     assert rejects[0].input_id == "twin" and "singular" in rejects[0].reason
+
+
+def test_learned_charges_come_from_the_charge_model_named_in_the_config(tmp_path, data_dir):
+    path = data_dir / "crafted726" / "cif" / "DDEC" / "FUDQIF.cif"
+    crystal = read_cif(path)
+    graph = CrystalFeaturizer(charges="learned")(path)
+    np.testing.assert_allclose(graph.charge.double().numpy(), LearnedCharges()(crystal), atol=1e-6)
+    assert np.abs(graph.charge.double().numpy() - crystal.charges).mean() < 0.5 * np.abs(EQeq()(crystal) - crystal.charges).mean()
+
+    featurizer = CrystalFeaturizer(charges="learned")
+    config = featurizer.config()
+    assert config["charge_model"] == SHIPPED and len(config["charge_model_sha256"]) == 64
+    assert featurizer_from_config(config) == featurizer
+    assert "charge_model" not in CrystalFeaturizer(charges="eqeq").config()
+    with pytest.raises(ConfigError, match="only with charges='learned'"):
+        CrystalFeaturizer(charges="eqeq", charge_model="mine.pt")
+
+    own = tmp_path / "own.pt"
+    shutil.copy(shipped_path(), own)
+    mine = CrystalFeaturizer(charges="learned", charge_model=str(own))
+    spec = resolve_spec("crafted726", data_dir)
+    assert cache_key(spec, mine) != cache_key(spec, featurizer)  # the content hash keys the cache, not the name
+    saved = mine.config()
+    torch.save({"format": 0}, own)
+    with pytest.raises(ConfigError, match="differs from the one"):
+        featurizer_from_config(saved)
