@@ -15,8 +15,8 @@ from molgnn.featurize.base import CRYSTALS, MOLECULES
 
 CACHE_WAIT = 7200.0  # seconds
 FEATURIZER_FLAGS = {MOLECULES: ("gasteiger", "fingerprint_bits", "descriptors"),
-                    CRYSTALS: ("cutoff", "max_neighbors", "charges", "element_features", "isolated", "descriptors",
-                               "descriptor_settings")}
+                    CRYSTALS: ("cutoff", "max_neighbors", "charges", "charge_model", "element_features", "isolated",
+                               "descriptors", "descriptor_settings")}
 
 
 def add_parser(verbs, name: str) -> None:
@@ -50,7 +50,10 @@ def dataset_arguments(parser, optional: bool = False, featurizer_flags: bool = T
     crystals.add_argument("--cutoff", type=float, help="neighbour radius, Å (default 8)")
     crystals.add_argument("--max-neighbors", type=int, help="neighbours per atom (default 12)")
     crystals.add_argument("--charges",  # the featurizer checks the values (its CHARGE_SCHEMES)
-                          help="partial charges: cif (_atom_site_charge), eqeq (computed), none (default: cif when the set has them)")
+                          help="partial charges: cif (_atom_site_charge), eqeq (computed), learned (EQeq corrected towards DDEC), "
+                               "none (default: cif when the set has them)")
+    crystals.add_argument("--charge-model", help="with --charges learned: 'ddec-crafted726' (shipped, default) or the path "
+                                                 "of a model fit by molgnn.chem.charge_model.fit_charge_model")
     crystals.add_argument("--element-features", help="'cgcnn' (default) or the path of an atom_init.json")
     crystals.add_argument("--isolated",
                           help="atom without neighbours in the cutoff: reject the structure (error, default) or keep the atom")

@@ -23,7 +23,7 @@ def add_parser(verbs, name: str) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=0, help="worker processes (default 0: in this process); on CPU "
                                                                 "they also run the models")
-    parser.add_argument("--charges", help="compute partial charges with this scheme (e.g. eqeq) for a model "
+    parser.add_argument("--charges", help="compute partial charges with this scheme (eqeq, or learned: closer to DDEC) for a model "
                                           "trained on CIF charges")
 
 

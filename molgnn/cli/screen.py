@@ -26,7 +26,7 @@ def add_parser(verbs, name: str) -> None:
     parser.add_argument("--chunk-size", type=int, help="records per chunk, the unit of writing and resuming")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: the GPU when there is one)")
-    parser.add_argument("--charges", help="compute partial charges with this scheme (e.g. eqeq) for models "
+    parser.add_argument("--charges", help="compute partial charges with this scheme (eqeq, or learned: closer to DDEC) for models "
                                           "trained on CIF charges when the library has none")
     parser.add_argument("--max-atoms", type=int, help="reject structures with more atoms (default: the model's setting)")
     parser.add_argument("--restart", action="store_true", help="discard earlier work instead of resuming it")

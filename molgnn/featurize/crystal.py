@@ -79,7 +79,7 @@ class CrystalFeaturizer(Featurizer):
             ``"none"`` adds no charges.
         charge_model: with ``charges="learned"``, the shipped model's name (``"ddec-crafted726"``) or the
             path of a model fit by ``molgnn.chem.charge_model.fit_charge_model``; its content hash is
-            part of ``config()``.
+            part of ``config()``. Ignored (reset to the default) with any other ``charges``.
         min_distance: two atoms closer than this (Å) are rejected as overlapping.
         isolated: what to do with an atom that has no neighbour inside the cutoff: ``"error"``
             rejects the structure, ``"keep"`` keeps the atom as a node without edges.
@@ -112,8 +112,8 @@ class CrystalFeaturizer(Featurizer):
     def __post_init__(self):
         if self.charges not in CHARGE_SCHEMES:
             raise ConfigError(f"charges must be one of {CHARGE_SCHEMES}, got {self.charges!r}")
-        if self.charge_model != SHIPPED and self.charges != "learned":
-            raise ConfigError(f"charge_model={self.charge_model!r} is used only with charges='learned', not {self.charges!r}")
+        if self.charges != "learned":  # the model changes nothing then (``limited_to`` turns charges off, not the model)
+            object.__setattr__(self, "charge_model", SHIPPED)
         if self.isolated not in ISOLATED_POLICIES:
             raise ConfigError(f"isolated must be one of {ISOLATED_POLICIES}, got {self.isolated!r}")
         if not self.cutoff > 0 or self.max_neighbors < 1:

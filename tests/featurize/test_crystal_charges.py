@@ -71,14 +71,14 @@ def test_learned_charges_come_from_the_charge_model_named_in_the_config(tmp_path
     assert config["charge_model"] == SHIPPED and len(config["charge_model_sha256"]) == 64
     assert featurizer_from_config(config) == featurizer
     assert "charge_model" not in CrystalFeaturizer(charges="eqeq").config()
-    with pytest.raises(ConfigError, match="only with charges='learned'"):
-        CrystalFeaturizer(charges="eqeq", charge_model="mine.pt")
+    assert CrystalFeaturizer(charges="eqeq", charge_model="mine.pt") == CrystalFeaturizer(charges="eqeq")
 
     own = tmp_path / "own.pt"
     shutil.copy(shipped_path(), own)
     mine = CrystalFeaturizer(charges="learned", charge_model=str(own))
     spec = resolve_spec("crafted726", data_dir)
     assert cache_key(spec, mine) != cache_key(spec, featurizer)  # the content hash keys the cache, not the name
+    assert mine.limited_to(set()).charges == "none"  # a model that reads no charges
     saved = mine.config()
     torch.save({"format": 0}, own)
     with pytest.raises(ConfigError, match="differs from the one"):
