@@ -95,7 +95,7 @@ class GNNEstimator(BaseEstimator):
         featurizer: a featurizer; default ``MoleculeFeaturizer(fingerprint_bits=2048)`` or
             ``CrystalFeaturizer(charges="none")``, with the parts the model requires: for a model that
             reads charges, Gasteiger charges for molecules, and for crystals the CIF's charges when the
-            first record has them, else EQeq charges.
+            first record has them, else learned charges (EQeq corrected towards DDEC, ``charges="learned"``).
         validation_fraction: part of the training data held out for early stopping.
         run_dir: where the run is written (default: a temporary folder; ``save`` copies it).
         oversample: oversampler applied to the training part (``none``, ``ml-ros``, ``mlsmote``,
@@ -295,4 +295,4 @@ def _default_featurizer(kind: str, settings: dict, requires: frozenset, first_re
         in_file = read_crystal(first_record).charges is not None
     except InvalidInputError:  # a bad first record is rejected with the others by the build
         in_file = False
-    return dataclasses.replace(featurizer, charges="cif" if in_file else "eqeq")
+    return dataclasses.replace(featurizer, charges="cif" if in_file else "learned")

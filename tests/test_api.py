@@ -96,3 +96,12 @@ def test_readme_example_a_charge_model_on_cif_paths(crafted, data_dir, tmp_path)
     estimator = GNNEstimator(model="edge_attention_charge", epochs=1, model_args={"hidden": 16, "layers": 1},
                              run_dir=tmp_path / "run").fit(cif_paths, uptake)
     assert estimator.run_.featurizer.charges == "cif" and np.isfinite(estimator.predict(cif_paths[:3])).all()
+
+
+def test_a_charge_model_on_cifs_without_charges_gets_learned_charges(data_dir, tmp_path):
+    uptake = pd.read_csv(data_dir / "hmof100" / "co2_0.1bar.csv", header=None, names=["name", "uptake"], index_col="name")
+    cif_paths = sorted((data_dir / "hmof100" / "cif").glob("*.cif"), key=lambda p: p.stat().st_size)[:12]
+    estimator = GNNEstimator(model="charge", epochs=1, model_args={"hidden": 16, "layers": 1},
+                             run_dir=tmp_path / "run").fit(cif_paths, uptake.loc[[p.stem for p in cif_paths], "uptake"].to_numpy())
+    assert estimator.run_.featurizer.charges == "learned"
+    assert estimator.run_.featurizer.config()["charge_model"] == "ddec-crafted726"

@@ -446,7 +446,8 @@ def _check_charges(ensemble: Ensemble, library: Library) -> None:
         raise ScreenError(
             f"the model(s) {[str(run.path) for run in ensemble.runs]} read partial charges from the CIF files (featurizer "
             f"charges='cif'), but {library.spec} has none (first record: {record_id}, no _atom_site_charge); "
-            "pass charges='eqeq' (molgnn screen --charges eqeq) to compute them by charge equilibration")
+            "pass charges='learned' (molgnn screen --charges learned: EQeq corrected towards DDEC) or charges='eqeq' "
+            "to compute them")
 
 
 def _rank_and_world(rank: int | None, world: int | None) -> tuple[int, int]:

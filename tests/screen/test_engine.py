@@ -171,9 +171,9 @@ def test_charges_missing_from_the_library_are_a_clear_error(tmp_path, data_dir, 
     library.mkdir()
     for path in sorted((data_dir / "hmof100" / "cif").glob("*.cif"))[:2]:
         shutil.copy(path, library / path.name)
-    with pytest.raises(ScreenError, match="--charges eqeq"):
+    with pytest.raises(ScreenError, match="--charges learned"):
         screen(charge_run, library, tmp_path / "out.parquet", workers=0, progress=False)
-    table = screen(charge_run, library, tmp_path / "out.parquet", workers=0, charges="eqeq", progress=False).table()
+    table = screen(charge_run, library, tmp_path / "out.parquet", workers=0, charges="learned", progress=False).table()
     assert len(table) == 2 and table["status"].tolist() == ["ok", "ok"] and table["LCD [Å]"].notna().all()
 
 
