@@ -129,7 +129,7 @@ def test_data_arguments_come_from_the_featurizer_and_missing_parts_are_named():
                                                                   "out_dim": 4, "fp_dim": 128}
     with pytest.raises(ConfigError, match="'hybrid' needs fingerprint .data.fp.: featurize with fingerprint_bits > 0"):
         model_spec("hybrid").data_arguments(MoleculeFeaturizer(), 4)
-    with pytest.raises(ConfigError, match="'charge' needs charges .data.charge.: featurize with charges='cif' or 'eqeq'"):
+    with pytest.raises(ConfigError, match="'charge' needs charges .data.charge.: featurize with charges='cif', 'eqeq' or 'learned'"):
         model_spec("charge").data_arguments(CrystalFeaturizer(charges="none"), 1)
     with pytest.raises(ConfigError, match="'cgcnn' is for crystals, but the data holds molecules"):
         model_spec("cgcnn").data_arguments(featurizer, 1)
