@@ -251,3 +251,14 @@ def out_of_fold_charges(crystals: Sequence[Crystal], folds: int = 5, seed: int =
             except InvalidInputError as error:
                 result[i] = error.detached()
     return result
+
+
+def agreement_with_reference(crystals: Sequence[Crystal], predicted: Sequence) -> dict:
+    """Per-atom Pearson r and MAE (e) against the reference charges the ``crystals`` carry, of the ``predicted``
+    charges (entries of ``out_of_fold_charges``; errors are left out) and of EQeq's for the same structures."""
+    kept = [i for i, charges in enumerate(predicted) if isinstance(charges, np.ndarray)]
+    reference = np.concatenate([crystals[i].charges for i in kept])
+    compared = {"learned": np.concatenate([predicted[i] for i in kept]),
+                "eqeq": np.concatenate([EQeq()(crystals[i]) for i in kept])}
+    return {name: {"pearson_r": round(float(np.corrcoef(q, reference)[0, 1]), 4),
+                   "mae": round(float(np.abs(q - reference).mean()), 4)} for name, q in compared.items()}
