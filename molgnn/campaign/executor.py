@@ -18,9 +18,11 @@ task server) as soon as the executor starts, run one torch/BLAS thread each, and
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import signal
+import sys
 from concurrent.futures import Future
 
 from parsl.executors.base import ParslExecutor
@@ -56,7 +58,7 @@ class LocalProcessExecutor(ParslExecutor, RepresentationMixin):
         if resource_specification:
             raise InvalidResourceSpecification(set(resource_specification), f"the {type(self).__name__} takes no resource "
                                                "specification")
-        task = self.pool.schedule(execute_task, args=(pack_apply_message(func, args, kwargs),))
+        task = self.pool.schedule(_run_task, args=(pack_apply_message(func, args, kwargs),))
         future = Future()
         task.add_done_callback(lambda done: _settle(future, done, self.label))
         return future
@@ -100,14 +102,38 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+_running = False  # whether this worker process is running a task
+
+
+def _run_task(message: bytes):
+    global _running
+    _running = True
+    try:
+        return execute_task(message)
+    finally:
+        _running = False
+
+
 def _exit_on_terminate(signum, frame):
-    raise SystemExit(128 + signum)
+    """SIGTERM (Pebble's way to end a worker): release what the process holds and exit.
+
+    Idle, the worker skips the interpreter's teardown, which takes about 0.4 s with torch imported and,
+    paid worker after worker, made every campaign's shut-down a second longer: the exit handlers run
+    (multiprocessing's among them, which unlink the worker's semaphores, e.g. tqdm's lock, that its resource
+    tracker would otherwise report), then the process ends. In a task, it unwinds as ``SystemExit``, so that
+    the task cleans up after itself (a shell-command oracle's child process is killed, e.g.).
+    """
+    if _running:
+        raise SystemExit(128 + signum)
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and not stream.closed:
+            stream.flush()
+    atexit._run_exitfuncs()
+    os._exit(128 + signum)
 
 
 def _start_worker(warm, warm_args: tuple) -> None:
     os.environ.update(ONE_THREAD)  # before the first import of torch or a BLAS
-    # Pebble ends its workers with SIGTERM: exit as a process does, so that what the worker holds is released (a
-    # semaphore, e.g. tqdm's lock, would otherwise be left for multiprocessing's resource tracker to report)
     signal.signal(signal.SIGTERM, _exit_on_terminate)
     if warm is not None:
         try:

@@ -49,3 +49,24 @@ def test_apps_run_in_one_thread_workers_and_a_dead_worker_fails_only_its_task(tm
             fail().result(timeout=60)
         after = worker_facts().result(timeout=60)
         assert after["pid"] not in (first["pid"], os.getpid()) and after["threads"] == "1" and after["warm"]  # a new worker
+
+
+@parsl.python_app(executors=["local"])
+def note_exit(path: str) -> int:
+    import atexit
+    import os
+    from pathlib import Path
+
+    atexit.register(Path(path).write_text, "exit handlers ran")
+    return os.getpid()
+
+
+def test_idle_workers_run_their_exit_handlers_at_shutdown(tmp_path):
+    # an idle worker ends without the interpreter's teardown, but after the exit handlers that release what it holds
+    executor = LocalProcessExecutor("local", workers=1)
+    config = Config(executors=[executor], run_dir=str(tmp_path), strategy="none", initialize_logging=False)
+    with parsl.load(config):
+        pid = note_exit(str(tmp_path / "exited")).result(timeout=60)
+    assert (tmp_path / "exited").read_text() == "exit handlers ran"
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
