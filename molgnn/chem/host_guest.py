@@ -134,6 +134,39 @@ class HostGuestEnergies:
         lj, coulomb = _Host(crystal, self.cutoff, self.damping).energies(np.atleast_2d(centres), np.atleast_2d(axes)[:, None, :])
         return lj[:, 0], coulomb[:, 0]
 
+    def favourable_insertions(self, crystal: Crystal, count: int, tries: int = 600) -> tuple[np.ndarray, np.ndarray]:
+        """Where CO2 binds most: of ``tries`` random insertions (each in its best of ``orientations``, Coulomb from
+        ``crystal.charges``), the ``count`` of lowest energy, as ``(centres [count, 3], axes [count, 3])``; seeded."""
+        host = _Host(crystal, self.cutoff, self.damping)
+        rng = np.random.default_rng(self.seed)
+        positions, _ = host.open_positions(rng, tries)
+        turns = Rotation.random(len(positions), random_state=rng).as_matrix()
+        axes = np.einsum("pij,oj->poi", turns, _AXES[: self.orientations])
+        lj, coulomb = host.energies(positions, axes)
+        best = (lj + coulomb).argmin(axis=1)
+        energy = (lj + coulomb)[np.arange(len(positions)), best]
+        order = np.argsort(energy, kind="stable")[:count]
+        return positions[order], axes[order, best[order]]
+
+    def coulomb_design(self, crystal: Crystal, centres: np.ndarray, axes: np.ndarray) -> np.ndarray:
+        """``[P, N]``, K per e: the Coulomb energy of CO2 at ``centres [P, 3]`` along ``axes [P, 3]`` is this matrix
+        times the framework's charges (any charges: it includes making them neutral, as every energy here does).
+
+        The energy is linear in the charges, so a charge model can be fit to energies (``molgnn.chem.charge_model``).
+        """
+        host = _Host(crystal, self.cutoff, self.damping)
+        images = host.images[:-1].numpy()  # without the padding atom
+        centres, axes = np.atleast_2d(centres), np.atleast_2d(axes)
+        design = np.zeros((len(centres), len(crystal)))
+        for site, offset in zip(CO2.sites, CO2.offsets):
+            if site.charge == 0.0:
+                continue
+            pairs = cKDTree(centres + offset * axes).sparse_distance_matrix(host.tree, self.cutoff, output_type="ndarray")
+            distance = np.linalg.norm(images[pairs["j"]] - (centres + offset * axes)[pairs["i"]], axis=1)
+            kernel = erfc(self.damping * distance) / distance - host.coulomb_shift
+            np.add.at(design, (pairs["i"], host.atom[pairs["j"]]), site.charge * COULOMB_K_ANGSTROM * kernel)
+        return design - design.mean(axis=1, keepdims=True)  # B (q - mean q) = (B - row mean) q
+
     def _summary(self, lj: np.ndarray, coulomb: np.ndarray, fraction: float, rho: float) -> dict:
         """The descriptors from ``[positions, orientations]`` energies (K)."""
         bins = len(self.bin_edges)

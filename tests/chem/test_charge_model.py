@@ -11,6 +11,7 @@ from molgnn.chem.charge_model import (
     SHIPPED,
     FittedChargeModel,
     LearnedCharges,
+    coulomb_designs,
     environment_features,
     fit_charge_model,
     out_of_fold_charges,
@@ -137,3 +138,17 @@ def test_an_environment_beyond_the_training_range_is_treated_as_the_nearest_one_
     at_edge = features.copy()
     at_edge[:, FEATURES.index("second_halogen")] = float(fitted.high[FEATURES.index("second_halogen")])
     np.testing.assert_array_equal(fitted.correction(crystal.numbers, far), fitted.correction(crystal.numbers, at_edge))
+
+
+def test_the_energy_term_brings_the_co2_coulomb_energies_closer_to_those_of_the_reference(ddec_crystals):
+    crystals = ddec_crystals[:30]
+    designs = coulomb_designs(crystals, sites=16)
+    assert all(d.shape == (16, len(c)) for d, c in zip(designs, crystals))
+
+    def energy_error(model):  # mean absolute error (K) at the sites where CO2 binds most with DDEC charges
+        return np.mean([np.abs(d @ (model.charges(c) - c.charges)).mean() for d, c in zip(designs, crystals)])
+
+    plain, _ = fit_charge_model(crystals, epochs=15, energy_weight=0.0)
+    weighted, _ = fit_charge_model(crystals, epochs=15, energy_weight=0.3, designs=designs)
+    assert weighted.info["energy_weight"] == 0.3
+    assert energy_error(weighted) < 0.8 * energy_error(plain)

@@ -70,6 +70,37 @@ def test_energies_in_a_real_framework_are_the_direct_pair_sums(crafted):
         assert coulomb[k] == pytest.approx(expected_coulomb, rel=1e-4, abs=0.05)
 
 
+def test_the_coulomb_design_times_any_charges_is_the_coulomb_energy(crafted):
+    crystal = read_cif(crafted / "ABUWOJ.cif")
+    energies = HostGuestEnergies(cutoff=12.0, damping=0.2)
+    rng = np.random.default_rng(5)
+    centres = rng.random((30, 3)) @ crystal.lattice
+    axes = rng.normal(size=(30, 3))
+    axes /= np.linalg.norm(axes, axis=1, keepdims=True)
+    design = energies.coulomb_design(crystal, centres, axes)
+    assert design.shape == (30, len(crystal))
+    for charges in (crystal.charges, rng.normal(size=len(crystal)) + 0.3):  # the second with a net charge to spread
+        _, coulomb = energies.energies(Crystal(crystal.id, crystal.lattice, crystal.frac, crystal.numbers, charges),
+                                       centres, axes)
+        np.testing.assert_allclose(design @ charges, coulomb, rtol=1e-4, atol=0.05)
+
+
+def test_favourable_insertions_are_the_lowest_energies_of_the_tries(crafted):
+    crystal = read_cif(crafted / "ABUWOJ.cif")
+    energies = HostGuestEnergies(seed=2)
+    centres, axes = energies.favourable_insertions(crystal, 10, tries=300)
+    assert centres.shape == axes.shape == (10, 3)
+    np.testing.assert_allclose(np.linalg.norm(axes, axis=1), 1.0)
+    lj, coulomb = energies.energies(crystal, centres, axes)
+    best = lj + coulomb
+    assert np.all(np.diff(best) >= -1e-3) and best[-1] < 0  # sorted, all binding
+    rng = np.random.default_rng(0)
+    random = energies.energies(crystal, rng.random((300, 3)) @ crystal.lattice, np.tile([0.0, 0.0, 1.0], (300, 1)))
+    assert best[-1] < np.median(np.sum(random, axis=0))
+    again, _ = energies.favourable_insertions(crystal, 10, tries=300)
+    np.testing.assert_array_equal(again, centres)  # seeded
+
+
 def _supercell(crystal: Crystal, n: int) -> Crystal:
     frac = np.concatenate([(crystal.frac + [i, 0, 0]) / [n, 1, 1] for i in range(n)])
     return Crystal(crystal.id, crystal.lattice * np.array([[n], [1], [1]]), frac, np.tile(crystal.numbers, n),
