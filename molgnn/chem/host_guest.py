@@ -142,10 +142,9 @@ class HostGuestEnergies:
         positions, _ = host.open_positions(rng, tries)
         turns = Rotation.random(len(positions), random_state=rng).as_matrix()
         axes = np.einsum("pij,oj->poi", turns, _AXES[: self.orientations])
-        lj, coulomb = host.energies(positions, axes)
-        best = (lj + coulomb).argmin(axis=1)
-        energy = (lj + coulomb)[np.arange(len(positions)), best]
-        order = np.argsort(energy, kind="stable")[:count]
+        energy = np.add(*host.energies(positions, axes))  # [P, O]
+        best = energy.argmin(axis=1)
+        order = np.argsort(energy[np.arange(len(positions)), best], kind="stable")[:count]
         return positions[order], axes[order, best[order]]
 
     def coulomb_design(self, crystal: Crystal, centres: np.ndarray, axes: np.ndarray) -> np.ndarray:
@@ -155,14 +154,14 @@ class HostGuestEnergies:
         The energy is linear in the charges, so a charge model can be fit to energies (``molgnn.chem.charge_model``).
         """
         host = _Host(crystal, self.cutoff, self.damping)
-        images = host.images[:-1].numpy()  # without the padding atom
         centres, axes = np.atleast_2d(centres), np.atleast_2d(axes)
         design = np.zeros((len(centres), len(crystal)))
         for site, offset in zip(CO2.sites, CO2.offsets):
             if site.charge == 0.0:
                 continue
-            pairs = cKDTree(centres + offset * axes).sparse_distance_matrix(host.tree, self.cutoff, output_type="ndarray")
-            distance = np.linalg.norm(images[pairs["j"]] - (centres + offset * axes)[pairs["i"]], axis=1)
+            points = centres + offset * axes
+            pairs = cKDTree(points).sparse_distance_matrix(host.tree, self.cutoff, output_type="ndarray")
+            distance = pairs["v"]
             kernel = erfc(self.damping * distance) / distance - host.coulomb_shift
             np.add.at(design, (pairs["i"], host.atom[pairs["j"]]), site.charge * COULOMB_K_ANGSTROM * kernel)
         return design - design.mean(axis=1, keepdims=True)  # B (q - mean q) = (B - row mean) q
