@@ -75,7 +75,7 @@ class CrystalFeaturizer(Featurizer):
             periodic charge equilibration (``molgnn.chem.charge_equilibration.EQeq``, any CIF or
             structure; one whose system cannot be solved is rejected with the reason); ``"learned"``
             corrects the EQeq charges towards DDEC with ``charge_model``
-            (``molgnn.chem.charge_model.LearnedCharges``; on crafted726 three times closer to DDEC than EQeq);
+            (``molgnn.chem.charge_model.LearnedCharges``; on crafted726 five times closer to DDEC than EQeq);
             ``"none"`` adds no charges.
         charge_model: with ``charges="learned"``, the shipped model's name (``"ddec-crafted726"``) or the
             path of a model fit by ``molgnn.chem.charge_model.fit_charge_model``; its content hash is

@@ -64,8 +64,7 @@ def test_learned_charges_come_from_the_charge_model_named_in_the_config(tmp_path
     crystal = read_cif(path)
     graph = CrystalFeaturizer(charges="learned")(path)
     np.testing.assert_allclose(graph.charge.double().numpy(), LearnedCharges()(crystal), atol=1e-6)
-    # closer to DDEC than EQeq (on FUDQIF 0.11 e per atom against 0.16: the model is fit to CO2 energies as well)
-    assert np.abs(graph.charge.double().numpy() - crystal.charges).mean() < 0.75 * np.abs(EQeq()(crystal) - crystal.charges).mean()
+    assert np.abs(graph.charge.double().numpy() - crystal.charges).mean() < 0.5 * np.abs(EQeq()(crystal) - crystal.charges).mean()
 
     featurizer = CrystalFeaturizer(charges="learned")
     config = featurizer.config()
