@@ -239,7 +239,7 @@ def fit_charge_model(crystals: Sequence[Crystal], epochs: int = 30, hidden: int 
         low, high = x.min(0).values, x.max(0).values
         model = FittedChargeModel(net, elements, low, high, mean, std, {})
         inputs, slots, y = (x - mean) / std, model.slots(z), torch.from_numpy(y.astype(np.float32))
-        energy_terms = [(bounds[k], bounds[k + 1], torch.as_tensor(design, dtype=torch.float32) / ENERGY_TEMPERATURE)
+        energy_terms = [(slice(bounds[k], bounds[k + 1]), torch.as_tensor(design, dtype=torch.float32) / ENERGY_TEMPERATURE)
                         for k, design in enumerate(fitted_designs) if design is not None and len(design)]
         optimizer = torch.optim.Adam(net.parameters())
         steps = epochs * -(-len(y) // batch_size)
@@ -263,10 +263,9 @@ def fit_charge_model(crystals: Sequence[Crystal], epochs: int = 30, hidden: int 
 
 def _energy_loss(net: ChargeNet, inputs: torch.Tensor, slots: torch.Tensor, targets: torch.Tensor, terms: list) -> torch.Tensor:
     """Mean absolute CO2 Coulomb energy error (kT) of the charges ``net`` gives ``ENERGY_BATCH`` random structures
-    (``terms``: their atoms' rows and design matrices): the charges' error is the correction's, EQeq cancels."""
+    (``terms``: their atoms' rows, a slice, and design matrices): the charges' error is the correction's, EQeq cancels."""
     picked = torch.randint(len(terms), (min(ENERGY_BATCH, len(terms)),)).tolist()
-    errors = [terms[k][2] @ (net(inputs[terms[k][0]:terms[k][1]], slots[terms[k][0]:terms[k][1]])
-                             - targets[terms[k][0]:terms[k][1]]) for k in picked]
+    errors = [design @ (net(inputs[rows], slots[rows]) - targets[rows]) for rows, design in (terms[k] for k in picked)]
     return torch.cat(errors).abs().mean()
 
 

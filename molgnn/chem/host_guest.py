@@ -122,12 +122,17 @@ class HostGuestEnergies:
     def analyse(self, crystal: Crystal) -> dict:
         """Descriptors of ``crystal`` (Coulomb from ``crystal.charges``; none: Lennard-Jones only)."""
         host = _Host(crystal, self.cutoff, self.damping)
-        rng = np.random.default_rng(self.seed)
-        positions, fraction = host.open_positions(rng, -(-self.insertions // self.orientations))
-        turns = Rotation.random(len(positions), random_state=rng).as_matrix()  # [P, 3, 3]
-        axes = np.einsum("pij,oj->poi", turns, _AXES[: self.orientations])  # [P, O, 3]
+        positions, axes, fraction = self._insertions(host, -(-self.insertions // self.orientations))
         lj, coulomb = host.energies(positions, axes)
         return self._summary(lj, coulomb, fraction, host.density)
+
+    def _insertions(self, host: _Host, count: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """``count`` seeded random positions clear of the atoms ``[P, 3]``, their ``orientations`` axes ``[P, O, 3]``
+        (an icosahedron's, turned at random), and the fraction of tries that were clear."""
+        rng = np.random.default_rng(self.seed)
+        positions, fraction = host.open_positions(rng, count)
+        turns = Rotation.random(len(positions), random_state=rng).as_matrix()  # [P, 3, 3]
+        return positions, np.einsum("pij,oj->poi", turns, _AXES[: self.orientations]), fraction
 
     def energies(self, crystal: Crystal, centres: np.ndarray, axes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lennard-Jones and Coulomb energies (K) of CO2 molecules at ``centres`` along unit ``axes`` (Cartesian, Å)."""
@@ -138,10 +143,7 @@ class HostGuestEnergies:
         """Where CO2 binds most: of ``tries`` random insertions (each in its best of ``orientations``, Coulomb from
         ``crystal.charges``), the ``count`` of lowest energy, as ``(centres [count, 3], axes [count, 3])``; seeded."""
         host = _Host(crystal, self.cutoff, self.damping)
-        rng = np.random.default_rng(self.seed)
-        positions, _ = host.open_positions(rng, tries)
-        turns = Rotation.random(len(positions), random_state=rng).as_matrix()
-        axes = np.einsum("pij,oj->poi", turns, _AXES[: self.orientations])
+        positions, axes, _ = self._insertions(host, tries)
         energy = np.add(*host.energies(positions, axes))  # [P, O]
         best = energy.argmin(axis=1)
         order = np.argsort(energy[np.arange(len(positions)), best], kind="stable")[:count]
