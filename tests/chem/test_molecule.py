@@ -113,9 +113,12 @@ def test_whitespace_around_a_smiles_is_ignored():
 
 @pytest.mark.parametrize("name", ["tox21.csv", "sider.csv", "clintox.csv", "qm8.csv.gz"])
 def test_parsing_equals_rdkits_default_parse_with_and_without_hydrogen_atoms(data_dir, name):
-    """The parse skips RDKit's hydrogen removal when the SMILES writes no hydrogen atom; the molecules stay the same."""
+    """The parse skips RDKit's hydrogen removal when the SMILES writes no hydrogen atom, and its stereo
+    perception when the SMILES states no stereochemistry; the molecules stay the same."""
     smiles = pd.read_csv(data_dir / "molnet" / name)["smiles"].tolist()[:3000]
     assert any(chem.EXPLICIT_HYDROGEN.search(s) for s in smiles)  # both paths are taken (qm8 writes every H)
+    stated = [bool(chem.STEREO_MARK.search(s)) for s in smiles]
+    assert not all(stated) and (any(stated) or name == "qm8.csv.gz")  # qm8 states no stereochemistry
     mols, positions, _ = chem.parse_many(smiles, smiles)
     assert positions == [k for k, text in enumerate(smiles) if Chem.MolFromSmiles(text) is not None]  # the same rejects
     reference = [Chem.MolFromSmiles(smiles[k]) for k in positions]
