@@ -26,6 +26,8 @@ def test_featurize_benchmark_quick(data_dir):
     assert summary["neighbour_check"]["ok"]
     for key in ("molgnn_vs_from_smiles", "molgnn_fraction_of_parse_rate", "crystal_speedup_vs_cgcnn"):
         assert summary[key] > 0
+    ms = summary["tox21_ms_per_mol"]  # the read floor parses as molgnn does: the same rejects
+    assert ms["rdkit_read_floor"] > 0 and summary["tox21_failures"]["rdkit_read_floor"] == summary["tox21_failures"]["molgnn_batch"]
     described = summary["tox21_descriptors"]
     assert described["descriptors"] > 150 and (described["speedup"] > 0 or described["chemprop"] != "ok")
 
