@@ -271,16 +271,15 @@ def _energy_loss(net: ChargeNet, inputs: torch.Tensor, slots: torch.Tensor, targ
 
 def coulomb_designs(crystals: Sequence[Crystal], sites: int = ENERGY_SITES) -> list:
     """Per structure, the ``[sites, atoms]`` matrix from charges to the CO2 Coulomb energy (K) at the ``sites`` where
-    CO2 binds most with the structure's reference charges (``HostGuestEnergies.favourable_insertions`` and
-    ``coulomb_design``); None where the energies cannot be computed (e.g. an element without force-field parameters)."""
+    CO2 binds most with the structure's reference charges (``HostGuestEnergies.favourable_coulomb_design``); None
+    where the energies cannot be computed (e.g. an element without force-field parameters)."""
     from molgnn.chem.host_guest import HostGuestEnergies
 
     energies = HostGuestEnergies(temperature=ENERGY_TEMPERATURE)
     designs = []
     for crystal in crystals:
         try:
-            centres, axes = energies.favourable_insertions(crystal, sites)
-            designs.append(energies.coulomb_design(crystal, centres, axes))
+            designs.append(energies.favourable_coulomb_design(crystal, sites))
         except InvalidInputError:
             designs.append(None)
     return designs

@@ -142,12 +142,7 @@ class HostGuestEnergies:
     def favourable_insertions(self, crystal: Crystal, count: int, tries: int = 600) -> tuple[np.ndarray, np.ndarray]:
         """Where CO2 binds most: of ``tries`` random insertions (each in its best of ``orientations``, Coulomb from
         ``crystal.charges``), the ``count`` of lowest energy, as ``(centres [count, 3], axes [count, 3])``; seeded."""
-        host = _Host(crystal, self.cutoff, self.damping)
-        positions, axes, _ = self._insertions(host, tries)
-        energy = np.add(*host.energies(positions, axes))  # [P, O]
-        best = energy.argmin(axis=1)
-        order = np.argsort(energy[np.arange(len(positions)), best], kind="stable")[:count]
-        return positions[order], axes[order, best[order]]
+        return self._favourable(_Host(crystal, self.cutoff, self.damping), count, tries)
 
     def coulomb_design(self, crystal: Crystal, centres: np.ndarray, axes: np.ndarray) -> np.ndarray:
         """``[P, N]``, K per e: the Coulomb energy of CO2 at ``centres [P, 3]`` along ``axes [P, 3]`` is this matrix
@@ -155,9 +150,23 @@ class HostGuestEnergies:
 
         The energy is linear in the charges, so a charge model can be fit to energies (``molgnn.chem.charge_model``).
         """
+        return self._design(_Host(crystal, self.cutoff, self.damping), len(crystal), centres, axes)
+
+    def favourable_coulomb_design(self, crystal: Crystal, count: int, tries: int = 600) -> np.ndarray:
+        """``coulomb_design`` at the ``favourable_insertions``, with the framework prepared once."""
         host = _Host(crystal, self.cutoff, self.damping)
+        return self._design(host, len(crystal), *self._favourable(host, count, tries))
+
+    def _favourable(self, host: _Host, count: int, tries: int) -> tuple[np.ndarray, np.ndarray]:
+        positions, axes, _ = self._insertions(host, tries)
+        energy = np.add(*host.energies(positions, axes))  # [P, O]
+        best = energy.argmin(axis=1)
+        order = np.argsort(energy[np.arange(len(positions)), best], kind="stable")[:count]
+        return positions[order], axes[order, best[order]]
+
+    def _design(self, host: _Host, atoms: int, centres: np.ndarray, axes: np.ndarray) -> np.ndarray:
         centres, axes = np.atleast_2d(centres), np.atleast_2d(axes)
-        design = np.zeros((len(centres), len(crystal)))
+        design = np.zeros((len(centres), atoms))
         for site, offset in zip(CO2.sites, CO2.offsets):
             if site.charge == 0.0:
                 continue

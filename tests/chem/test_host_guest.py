@@ -101,6 +101,14 @@ def test_favourable_insertions_are_the_lowest_energies_of_the_tries(crafted):
     np.testing.assert_array_equal(again, centres)  # seeded
 
 
+def test_favourable_coulomb_design_is_the_design_at_the_favourable_insertions(crafted):
+    crystal = read_cif(crafted / "ABUWOJ.cif")
+    energies = HostGuestEnergies(seed=2)
+    centres, axes = energies.favourable_insertions(crystal, 10, tries=300)
+    np.testing.assert_array_equal(energies.favourable_coulomb_design(crystal, 10, tries=300),
+                                  energies.coulomb_design(crystal, centres, axes))
+
+
 def _supercell(crystal: Crystal, n: int) -> Crystal:
     frac = np.concatenate([(crystal.frac + [i, 0, 0]) / [n, 1, 1] for i in range(n)])
     return Crystal(crystal.id, crystal.lattice * np.array([[n], [1], [1]]), frac, np.tile(crystal.numbers, n),
