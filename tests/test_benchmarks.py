@@ -79,15 +79,17 @@ def test_co2_benchmark_quick(data_dir, tmp_path):
     assert summary["descriptors"]["pyzeo"]["median_seconds"] > 0
     assert set(summary["timing"]["median_ms"]) == {"parse", "graph", "eqeq", "pores", "energies"}
     results = summary["crafted726"]["results"]
-    assert len(results) == len(contenders) + 5 and summary["crafted726"]["insertions"] == 600
+    assert len(results) == len(contenders) + 6 and summary["crafted726"]["insertions"] == 600
     assert all(r["folds"] == 2 and len(r["CO2_298K_1bar"]["mae"]) == 2 for r in results.values())
     goals = summary["goals"]
     assert {"best_model", "graph_adds_value", "charges_matter", "descriptor_agreement_r_ge_0.95"} <= set(goals)
     assert set(goals["charges_matter"]["charge_hybrid"]["learned_share_of_gain"]) == set(summary["crafted726"]["targets"])
+    forest_gain = goals["graph_adds_value"]["forest_improvement_with_graph_summary"]
+    assert set(forest_gain) == set(summary["crafted726"]["targets"]) and all(-1 < g < 1 for g in forest_gain.values())
     hmof = summary["hmof100"]
     assert len(hmof["test"]) == 5 and hmof["graphs"] + len(hmof["rejects"]) == 30
     assert all("charge equilibration" in reason for _, reason in hmof["rejects"])
-    assert (tmp_path / "out" / "co2.md").exists() and len(list((tmp_path / "out").glob("parity_*.png"))) == len(contenders) + 5
+    assert (tmp_path / "out" / "co2.md").exists() and len(list((tmp_path / "out").glob("parity_*.png"))) == len(contenders) + 6
 
 
 @pytest.mark.slow
