@@ -611,8 +611,9 @@ def _mean_mae(per_fold: dict, target: str) -> float:
 
 def graph_summary(dataset) -> np.ndarray:
     """``[graphs, 3 * (node features + 1) + 3]``: mean, maximum and standard deviation over the atoms of the atom
-    features and the partial charge, the atom count, mean and maximum degree: composition, chemistry and bonding
-    as fixed-length columns a forest can use next to the descriptors."""
+    features and the partial charge, the atom count, and the mean and maximum neighbour count (at most the
+    featurizer's ``max_neighbors``): the graph's composition and chemistry as fixed-length columns a forest can use
+    next to the descriptors."""
     rows = []
     for graph in dataset:
         atoms = np.hstack([graph.x.double().numpy(), graph.charge.double().numpy()[:, None]])
